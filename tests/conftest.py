@@ -1,0 +1,16 @@
+"""Shared fixtures: every test gets its own per-user folders, so no test touches real user data."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path, monkeypatch):
+    """Point the XDG folders at a fresh tmp dir (config, data, cache) for this test."""
+    home = tmp_path / "user"
+    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")):
+        d = home / sub
+        d.mkdir(parents=True)
+        monkeypatch.setenv(var, str(d))
+    return home

@@ -1,0 +1,5 @@
+"""Allows ``python -m voice_coach``."""
+
+from voice_coach.cli import main
+
+raise SystemExit(main())

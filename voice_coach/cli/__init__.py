@@ -1,0 +1,54 @@
+"""Command line: argument parsing only. Each sub-module registers its own sub-commands.
+
+A :class:`~voice_coach.errors.UserError` becomes one line on stderr and a non-zero exit; only bugs
+keep their traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from voice_coach import __version__
+from voice_coach.errors import UserError
+
+# One module per family of sub-commands; each has ``register(subparsers)``.
+_MODULES = ("routines", "run", "config", "speech", "hearing", "schedule", "history")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="voice-coach",
+        description="An offline, hands-free voice coach for at-home back-pain care.",
+    )
+    parser.add_argument("--version", action="version", version=f"voice-coach {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _MODULES:
+        importlib.import_module(f"voice_coach.cli.{name}").register(sub)
+    return parser
+
+
+def _setup_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"voice-coach: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0

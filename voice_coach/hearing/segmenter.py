@@ -1,0 +1,190 @@
+"""Cut a 16 kHz PCM stream into utterances: WebRTC VAD gated by an adaptive noise floor.
+
+WebRTC VAD alone calls steady fan or massager noise "speech" and never lets an utterance end, so a
+frame only counts as speech when the VAD says so *and* it is clearly louder than the tracked noise
+floor. The floor follows the background (quickly down, slowly up) and also adapts while an
+over-long utterance is being ignored, so a motor that starts mid-sentence is absorbed within
+seconds instead of keeping the coach deaf. Idle cost is one VAD call per 30 ms frame.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import webrtcvad
+
+from voice_coach.hearing.types import SAMPLE_RATE, SAMPLE_WIDTH
+
+FRAME_MS = 30
+FRAME_SAMPLES = SAMPLE_RATE * FRAME_MS // 1000
+FRAME_BYTES = FRAME_SAMPLES * SAMPLE_WIDTH
+FRAME_S = FRAME_MS / 1000
+
+
+@dataclass(frozen=True)
+class SegmenterConfig:
+    aggressiveness: int = 2  # webrtcvad 0..3
+    on_db: float = 5.0  # a speech frame is at least this much above the noise floor
+    start_frames: int = 3  # of the last ``start_window`` frames must be speech to open
+    start_window: int = 5
+    min_speech_frames: int = 4  # shorter blips (clicks, knocks) are dropped
+    hangover_ms: int = 210  # trailing non-speech that closes an utterance
+    preroll_ms: int = 300  # audio kept before the opening frames
+    max_utterance_s: float = 3.0  # longer speech is not a command: ignored until silence
+    floor_rise_s: float = 2.0  # time constant of the floor rising towards louder background
+    min_level_db: float = -65.0  # never treat anything quieter than this as speech
+
+
+@dataclass(frozen=True)
+class Begin:
+    start: float
+    pcm: bytes  # the pre-roll, including the opening frames
+
+
+@dataclass(frozen=True)
+class Audio:
+    pcm: bytes
+
+
+@dataclass(frozen=True)
+class End:
+    start: float
+    end: float  # end of the last speech frame (seconds of stream)
+    level_db: float
+    rejected: str = ""  # "" = a candidate command; "too long" / "too short" = drop it
+
+
+def frame_db(frame: bytes) -> float:
+    x = np.frombuffer(frame, dtype=np.int16).astype(np.float32)
+    rms = math.sqrt(float(np.mean(x * x))) if len(x) else 0.0
+    return 20 * math.log10(max(rms, 1.0) / 32768.0)
+
+
+class Segmenter:
+    """Feed PCM with :meth:`feed`; get :class:`Begin`, :class:`Audio` and :class:`End` events."""
+
+    def __init__(self, config: SegmenterConfig | None = None):
+        self.config = config or SegmenterConfig()
+        self._vad = webrtcvad.Vad(self.config.aggressiveness)
+        self.reset()
+
+    def reset(self) -> None:
+        c = self.config
+        self._buf = b""
+        self._frames = 0  # frames consumed so far
+        self.floor_db: float | None = None
+        self.last_db = -96.0
+        self._state = "idle"  # idle | speech | ignoring
+        self._recent: collections.deque[tuple[bytes, bool, float]] = collections.deque(
+            maxlen=max(c.start_window, c.preroll_ms // FRAME_MS)
+        )
+        self._start = 0.0
+        self._last_speech_end = 0.0
+        self._silent_run = 0
+        self._speech_frames = 0
+        self._energy: list[float] = []
+
+    @property
+    def position(self) -> float:
+        """Seconds of audio consumed."""
+        return self._frames * FRAME_S
+
+    @property
+    def in_speech(self) -> bool:
+        return self._state == "speech"
+
+    def feed(self, pcm: bytes) -> list[Begin | Audio | End]:
+        self._buf += pcm
+        events: list[Begin | Audio | End] = []
+        n = len(self._buf) // FRAME_BYTES
+        for i in range(n):
+            self._step(self._buf[i * FRAME_BYTES : (i + 1) * FRAME_BYTES], events)
+        self._buf = self._buf[n * FRAME_BYTES :]
+        return events
+
+    def flush(self) -> list[Begin | Audio | End]:
+        """End of stream: close an open utterance as if silence followed."""
+        events: list[Begin | Audio | End] = []
+        if self._state == "speech":
+            events.append(self._close())
+        self._state = "idle"
+        self._buf = b""
+        return events
+
+    # -- internals ---------------------------------------------------------------------------
+    def _is_speech(self, frame: bytes, db: float) -> bool:
+        c = self.config
+        if db < c.min_level_db or db < (self.floor_db or -96.0) + c.on_db:
+            return False
+        return self._vad.is_speech(frame, SAMPLE_RATE)
+
+    def _track_floor(self, db: float) -> None:
+        if self.floor_db is None:
+            self.floor_db = db
+        elif db < self.floor_db:
+            self.floor_db += 0.5 * (db - self.floor_db)
+        else:
+            self.floor_db += (FRAME_S / self.config.floor_rise_s) * (db - self.floor_db)
+
+    def _close(self, rejected: str = "") -> End:
+        c = self.config
+        if not rejected and self._speech_frames < c.min_speech_frames:
+            rejected = "too short"
+        level = 10 * math.log10(max(np.mean([10 ** (e / 10) for e in self._energy]), 1e-12)) if self._energy else -96.0
+        return End(self._start, self._last_speech_end, round(level, 1), rejected)
+
+    def _step(self, frame: bytes, events: list) -> None:
+        c = self.config
+        t0 = self._frames * FRAME_S
+        self._frames += 1
+        db = frame_db(frame)
+        self.last_db = db
+        if self.floor_db is None:
+            self.floor_db = db
+        speech = self._is_speech(frame, db)
+
+        if self._state == "idle":
+            self._track_floor(db) if not speech else None
+            self._recent.append((frame, speech, db))
+            window = list(self._recent)[-c.start_window :]
+            if speech and sum(s for _, s, _ in window) >= c.start_frames:
+                # open at the first speech frame of the window; keep the pre-roll before it
+                frames = list(self._recent)
+                first = next(i for i in range(len(frames) - len(window), len(frames)) if frames[i][1])
+                self._start = t0 - (len(frames) - 1 - first) * FRAME_S
+                self._speech_frames = sum(s for _, s, _ in window)
+                self._energy = [d for _, s, d in window if s]
+                self._last_speech_end = t0 + FRAME_S
+                self._silent_run = 0
+                self._state = "speech"
+                self._recent.clear()
+                events.append(Begin(self._start, b"".join(f for f, _, _ in frames)))
+            return
+
+        if self._state == "speech":
+            events.append(Audio(frame))
+            if speech:
+                self._speech_frames += 1
+                self._energy.append(db)
+                self._last_speech_end = t0 + FRAME_S
+                self._silent_run = 0
+            else:
+                self._silent_run += 1
+            if self._silent_run * FRAME_MS >= c.hangover_ms:
+                events.append(self._close())
+                self._state = "idle"
+            elif t0 + FRAME_S - self._start > c.max_utterance_s:
+                events.append(self._close("too long"))
+                self._state = "ignoring"
+                self._silent_run = 0
+            return
+
+        # ignoring an over-long utterance until a pause; the floor keeps adapting so that
+        # steady noise which opened it is absorbed and the segmenter can close.
+        self._track_floor(db)
+        self._silent_run = 0 if speech else self._silent_run + 1
+        if self._silent_run * FRAME_MS >= c.hangover_ms:
+            self._state = "idle"

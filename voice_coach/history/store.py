@@ -1,0 +1,498 @@
+"""The session history: one SQLite file in the per-user data folder, written as the session goes.
+
+Why these settings: WAL lets ``voice-coach history`` read while a session writes; ``synchronous=FULL``
+syncs the log on every commit, so a power cut loses at most the write in flight (writes are a few
+per minute, the cost is nothing). Every write is its own committed transaction. The file is checked
+read-only before anything is written, so a damaged file or one from a newer voice-coach is left
+byte-for-byte as it was.
+
+One connection per store, shared across threads under a lock (the runner writes from its own thread).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from voice_coach import paths
+from voice_coach.errors import UserError
+from voice_coach.history import schema
+from voice_coach.history.records import MissedSession, Note, SessionRecord
+from voice_coach.history.timefmt import decode, encode, require_aware, utc_text
+
+log = logging.getLogger(__name__)
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+STEP_STATUSES = ("started", "done", "skipped")
+PAIN_PHASES = ("before", "after")
+
+
+@dataclass(frozen=True)
+class DeleteCounts:
+    sessions: int
+    missed: int
+    notes: int
+
+    @property
+    def total(self) -> int:
+        return self.sessions + self.missed + self.notes
+
+
+def _damaged(path: Path, why: str) -> UserError:
+    return UserError(
+        f"The history file {path} is damaged ({why}). It was left untouched. "
+        f"To start a new history, move it aside (e.g. mv '{path}' '{path}.damaged'); "
+        "you can still try to rescue it with the sqlite3 tool's .recover command.",
+        exit_code=4,
+    )
+
+
+def _inspect(path: Path) -> tuple[int, set[str]]:
+    """Read-only look at an existing file: its version and table names. Raises UserError if damaged."""
+    size = path.stat().st_size
+    if size == 0:
+        return 0, set()
+    with path.open("rb") as fh:
+        head = fh.read(len(_SQLITE_MAGIC))
+    if head != _SQLITE_MAGIC:
+        raise _damaged(path, "it is not an SQLite database")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error as exc:
+        raise UserError(f"Cannot open the history file {path}: {exc}. Check its permissions.") from None
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        check = [r[0] for r in conn.execute("PRAGMA quick_check(5)")]
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise UserError(f"The history file {path} is busy; try again in a moment.") from None
+        raise _damaged(path, str(exc)) from None
+    except sqlite3.DatabaseError as exc:
+        raise _damaged(path, str(exc)) from None
+    finally:
+        conn.close()
+    if check != ["ok"]:
+        raise _damaged(path, "integrity check: " + "; ".join(check[:2]))
+    return version, {t for t in tables if not t.startswith("sqlite_")}
+
+
+class HistoryStore:
+    """Sessions, steps, pauses, pain ratings, notes, missed sessions. Open with :meth:`open`."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, upgraded_from: int | None, backup: Path | None):
+        self._conn = conn
+        self._lock = threading.RLock()
+        self.path = path
+        #: the version the file had before this open upgraded it (None if no upgrade happened)
+        self.upgraded_from = upgraded_from
+        #: the copy of the file taken before the upgrade
+        self.backup_path = backup
+
+    # ---- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path | None = None) -> HistoryStore:
+        path = Path(path) if path is not None else paths.history_db()
+        version, tables = (0, set())
+        if path.exists():
+            version, tables = _inspect(path)
+        if version > schema.CURRENT_VERSION:
+            raise UserError(
+                f"The history file {path} was written by a newer voice-coach (format {version}; this one "
+                f"reads up to {schema.CURRENT_VERSION}). Update voice-coach. The file was left untouched.",
+                exit_code=4,
+            )
+        if version == 0 and tables:
+            raise UserError(
+                f"{path} is an SQLite file but not a voice-coach history (it has tables "
+                f"{', '.join(sorted(tables)[:4])}). It was left untouched; move it aside to start a new history.",
+                exit_code=4,
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        backup = None
+        if 0 < version < schema.CURRENT_VERSION:
+            backup = path.with_name(f"{path.name}.v{version}-backup")
+            cls._backup(path, backup)
+        try:
+            conn = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            if version == 0:
+                cls._apply(conn, schema.statements(schema.CREATE_CURRENT), schema.CURRENT_VERSION)
+            for v in range(version or schema.CURRENT_VERSION, schema.CURRENT_VERSION):
+                cls._apply(conn, schema.statements(schema.UPGRADES[v]), v + 1)
+        except sqlite3.OperationalError as exc:
+            raise UserError(f"Cannot write the history file {path}: {exc}.") from None
+        if backup is not None:
+            log.info("upgraded %s from format %d to %d (copy: %s)", path, version, schema.CURRENT_VERSION, backup)
+        return cls(conn, path, version if backup else None, backup)
+
+    @staticmethod
+    def _backup(path: Path, backup: Path) -> None:
+        """A consistent copy before an upgrade (SQLite's online backup includes the WAL's content)."""
+        src = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        dst = sqlite3.connect(backup)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+            src.close()
+
+    @staticmethod
+    def _apply(conn: sqlite3.Connection, stmts: list[str], version: int) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for stmt in stmts:
+                conn.execute(stmt)
+            conn.execute(f"PRAGMA user_version = {int(version)}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One committed transaction under the lock."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    # ---- writes (each one committed at once) ---------------------------------------------------
+
+    def begin(self, routine_id: str, routine_title: str, steps_total: int, started: datetime, step_ids: list[str]) -> int:
+        """Start a session; any session left open (a crash nobody resumed) is closed as interrupted."""
+        at, off = encode(require_aware(started, "started"))
+        with self._tx() as c:
+            for (sid,) in c.execute("SELECT id FROM sessions WHERE ended_utc IS NULL").fetchall():
+                self._close_interrupted(c, sid, at)
+            cur = c.execute(
+                "INSERT INTO sessions (routine_id, title, steps_total, step_ids, started_utc, started_off)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (routine_id, routine_title, int(steps_total), json.dumps(list(step_ids)), at, off),
+            )
+            return int(cur.lastrowid)
+
+    def step(self, session_id: int, index: int, step_id: str, status: str, at: datetime) -> None:
+        if status not in STEP_STATUSES:
+            raise ValueError(f"step status must be one of {STEP_STATUSES}, not {status!r}")
+        t, off = encode(require_aware(at))
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO steps (session_id, idx, step_id, status, at_utc, at_off) VALUES (?, ?, ?, ?, ?, ?)",
+                (session_id, int(index), step_id, status, t, off),
+            )
+
+    def pause(self, session_id: int, at: datetime) -> None:
+        """Start a pause (a second pause while paused is ignored)."""
+        t = utc_text(require_aware(at))
+        with self._tx() as c:
+            if not c.execute(
+                "SELECT 1 FROM pauses WHERE session_id = ? AND resumed_utc IS NULL", (session_id,)
+            ).fetchone():
+                c.execute("INSERT INTO pauses (session_id, paused_utc) VALUES (?, ?)", (session_id, t))
+
+    def resume(self, session_id: int, at: datetime) -> None:
+        """End the open pause (ignored when not paused)."""
+        t = utc_text(require_aware(at))
+        with self._tx() as c:
+            c.execute("UPDATE pauses SET resumed_utc = ? WHERE session_id = ? AND resumed_utc IS NULL", (t, session_id))
+
+    def reopen(self, session_id: int, at: datetime) -> None:
+        """Continue an interrupted session: the time between its last record and ``at`` counts as a pause."""
+        t = utc_text(require_aware(at))
+        with self._tx() as c:
+            n = c.execute(
+                "UPDATE pauses SET resumed_utc = ? WHERE session_id = ? AND resumed_utc IS NULL", (t, session_id)
+            ).rowcount
+            if not n:
+                last = self._last_activity(c, session_id)
+                if last is not None and last < t:
+                    c.execute(
+                        "INSERT INTO pauses (session_id, paused_utc, resumed_utc) VALUES (?, ?, ?)",
+                        (session_id, last, t),
+                    )
+
+    def pain(self, session_id: int, when: str, value: int | None, at: datetime) -> None:
+        """Store the 0-10 rating before or after a session (``None`` = the person skipped it)."""
+        if when not in PAIN_PHASES:
+            raise ValueError(f"pain 'when' must be one of {PAIN_PHASES}, not {when!r}")
+        if value is not None and not (isinstance(value, int) and 0 <= value <= 10):
+            raise ValueError(f"pain value must be an int 0-10 or None, not {value!r}")
+        t, off = encode(require_aware(at))
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO ratings (session_id, phase, value, at_utc, at_off) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (session_id, phase) DO UPDATE SET value = excluded.value,"
+                " at_utc = excluded.at_utc, at_off = excluded.at_off",
+                (session_id, when, value, t, off),
+            )
+
+    def end(self, session_id: int, reason: str, ended: datetime) -> None:
+        """Close a session (the first end wins: a signal handler after a normal end changes nothing)."""
+        t, off = encode(require_aware(ended, "ended"))
+        with self._tx() as c:
+            c.execute("UPDATE pauses SET resumed_utc = ? WHERE session_id = ? AND resumed_utc IS NULL", (t, session_id))
+            c.execute(
+                "UPDATE sessions SET ended_utc = ?, ended_off = ?, end_reason = ? WHERE id = ? AND ended_utc IS NULL",
+                (t, off, reason, session_id),
+            )
+
+    def note(self, session_id: int | None, text: str, at: datetime) -> None:
+        t, off = encode(require_aware(at))
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO notes (session_id, at_utc, at_off, text) VALUES (?, ?, ?, ?)",
+                (session_id, t, off, str(text)),
+            )
+
+    def record_missed(self, routine_id: str, due: datetime) -> None:
+        """A scheduled session that did not happen; recording the same one twice keeps one."""
+        t, off = encode(require_aware(due, "due"))
+        with self._tx() as c:
+            c.execute("INSERT OR IGNORE INTO missed (routine_id, due_utc, due_off) VALUES (?, ?, ?)", (routine_id, t, off))
+
+    def mark_advice_given(self, at: datetime) -> None:
+        with self._tx() as c:
+            c.execute("INSERT INTO advice (at_utc) VALUES (?)", (utc_text(require_aware(at)),))
+
+    def advice_given_since(self, dt: datetime) -> bool:
+        with self._lock:
+            row = self._conn.execute("SELECT 1 FROM advice WHERE at_utc >= ? LIMIT 1", (utc_text(require_aware(dt)),))
+            return row.fetchone() is not None
+
+    def abandon(self, session_id: int, at: datetime) -> None:
+        """The person chose to start over: close the interrupted session as ``interrupted``.
+
+        It is recorded as ending at its last record (the crash), not at ``at``, so its minutes stay true.
+        """
+        t = utc_text(require_aware(at))
+        with self._tx() as c:
+            self._close_interrupted(c, session_id, t)
+
+    def delete_before(self, before: datetime) -> DeleteCounts:
+        """Delete sessions started, missed sessions due, and notes written before ``before``.
+
+        ``secure_delete`` overwrites the freed pages and the WAL is truncated, so deleted data does not
+        linger in the file.
+        """
+        t = utc_text(require_aware(before, "before"))
+        counts = self.count_before(before)
+        with self._lock:
+            self._conn.execute("PRAGMA secure_delete = ON")
+            with self._tx() as c:
+                c.execute("DELETE FROM notes WHERE at_utc < ?", (t,))
+                c.execute("DELETE FROM sessions WHERE started_utc < ?", (t,))
+                c.execute("DELETE FROM missed WHERE due_utc < ?", (t,))
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return counts
+
+    def count_before(self, before: datetime) -> DeleteCounts:
+        t = utc_text(require_aware(before, "before"))
+        with self._lock:
+            c = self._conn
+            sessions = c.execute("SELECT COUNT(*) FROM sessions WHERE started_utc < ?", (t,)).fetchone()[0]
+            missed = c.execute("SELECT COUNT(*) FROM missed WHERE due_utc < ?", (t,)).fetchone()[0]
+            notes = c.execute(
+                "SELECT COUNT(*) FROM notes n WHERE n.at_utc < ? AND (n.session_id IS NULL OR n.session_id IN"
+                " (SELECT id FROM sessions WHERE started_utc >= ?))",
+                (t, t),
+            ).fetchone()[0]
+            return DeleteCounts(int(sessions), int(missed), int(notes))
+
+    # ---- reads ---------------------------------------------------------------------------------
+
+    def sessions(self, since: datetime | None = None, until: datetime | None = None) -> list[SessionRecord]:
+        """Sessions started in [since, until), oldest first."""
+        where, params = ["1 = 1"], []
+        if since is not None:
+            where.append("started_utc >= ?")
+            params.append(utc_text(require_aware(since, "since")))
+        if until is not None:
+            where.append("started_utc < ?")
+            params.append(utc_text(require_aware(until, "until")))
+        return self._load(" AND ".join(where), params)
+
+    def session(self, session_id: int) -> SessionRecord | None:
+        found = self._load("id = ?", [session_id])
+        return found[0] if found else None
+
+    def interrupted(self) -> SessionRecord | None:
+        """The latest session that never ended (a crash, a power cut, a SIGKILL), or None."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT id FROM sessions WHERE ended_utc IS NULL ORDER BY started_utc DESC, id DESC LIMIT 1"
+            ).fetchone()
+        return self.session(int(row[0])) if row else None
+
+    def missed(self, since: datetime | None = None) -> list[MissedSession]:
+        sql, params = "SELECT routine_id, due_utc, due_off FROM missed", []
+        if since is not None:
+            sql += " WHERE due_utc >= ?"
+            params.append(utc_text(require_aware(since, "since")))
+        with self._lock:
+            rows = self._conn.execute(sql + " ORDER BY due_utc", params).fetchall()
+        return [MissedSession(r[0], decode(r[1], r[2])) for r in rows]
+
+    def notes(self, since: datetime | None = None) -> list[Note]:
+        sql, params = "SELECT session_id, at_utc, at_off, text FROM notes", []
+        if since is not None:
+            sql += " WHERE at_utc >= ?"
+            params.append(utc_text(require_aware(since, "since")))
+        with self._lock:
+            rows = self._conn.execute(sql + " ORDER BY at_utc, id", params).fetchall()
+        return [Note(r[0], decode(r[1], r[2]), r[3]) for r in rows]
+
+    # ---- internals -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _last_activity(c: sqlite3.Connection, session_id: int) -> str | None:
+        row = c.execute(
+            "SELECT MAX(t) FROM ("
+            " SELECT started_utc AS t FROM sessions WHERE id = :s"
+            " UNION ALL SELECT at_utc FROM steps WHERE session_id = :s"
+            " UNION ALL SELECT paused_utc FROM pauses WHERE session_id = :s"
+            " UNION ALL SELECT resumed_utc FROM pauses WHERE session_id = :s"
+            " UNION ALL SELECT at_utc FROM ratings WHERE session_id = :s"
+            " UNION ALL SELECT at_utc FROM notes WHERE session_id = :s)",
+            {"s": session_id},
+        ).fetchone()
+        return row[0] if row else None
+
+    def _close_interrupted(self, c: sqlite3.Connection, session_id: int, closed: str) -> None:
+        last = self._last_activity(c, session_id)
+        if last is None:
+            return
+        c.execute("UPDATE pauses SET resumed_utc = ? WHERE session_id = ? AND resumed_utc IS NULL", (last, session_id))
+        c.execute(
+            "UPDATE sessions SET ended_utc = ?, ended_off = started_off, end_reason = 'interrupted', closed_utc = ?"
+            " WHERE id = ? AND ended_utc IS NULL",
+            (last, closed, session_id),
+        )
+
+    def _load(self, where: str, params: list) -> list[SessionRecord]:
+        sub = f"SELECT id FROM sessions WHERE {where}"
+        with self._lock:
+            c = self._conn
+            rows = c.execute(
+                "SELECT id, routine_id, title, steps_total, step_ids, started_utc, started_off, ended_utc,"
+                f" ended_off, end_reason FROM sessions WHERE {where} ORDER BY started_utc, id",
+                params,
+            ).fetchall()
+            steps = c.execute(
+                f"SELECT session_id, idx, step_id, status, at_utc FROM steps WHERE session_id IN ({sub}) ORDER BY id",
+                params,
+            ).fetchall()
+            pauses = c.execute(
+                f"SELECT session_id, paused_utc, resumed_utc FROM pauses WHERE session_id IN ({sub}) ORDER BY id",
+                params,
+            ).fetchall()
+            ratings = c.execute(
+                f"SELECT session_id, phase, value, at_utc FROM ratings WHERE session_id IN ({sub})", params
+            ).fetchall()
+            notes = c.execute(
+                f"SELECT session_id, text, at_utc FROM notes WHERE session_id IN ({sub}) ORDER BY at_utc, id", params
+            ).fetchall()
+        by = {kind: _group(items) for kind, items in (("steps", steps), ("pauses", pauses), ("ratings", ratings), ("notes", notes))}
+        return [
+            _assemble(r, by["steps"].get(r[0], []), by["pauses"].get(r[0], []), by["ratings"].get(r[0], []), by["notes"].get(r[0], []))
+            for r in rows
+        ]
+
+
+def _group(rows: list[tuple]) -> dict[int, list[tuple]]:
+    out: dict[int, list[tuple]] = {}
+    for row in rows:
+        out.setdefault(row[0], []).append(row)
+    return out
+
+
+def _assemble(row: tuple, steps: list, pauses: list, ratings: list, notes: list) -> SessionRecord:
+    """Fold one session's rows (already grouped by session) into a record."""
+    sid, routine, title, total, step_ids, s_utc, s_off, e_utc, e_off, reason = row
+    started = decode(s_utc, s_off)
+    assert started is not None
+    ended = decode(e_utc, e_off if e_off is not None else s_off)
+
+    terminal: dict[int, str] = {}
+    current: tuple[int, str] | None = None
+    current_closed = False
+    times = [s_utc] + ([e_utc] if e_utc else [])
+    for _, idx, step_id, status, at in steps:
+        times.append(at)
+        if status == "started":
+            current, current_closed = (idx, step_id), False
+        else:
+            terminal[idx] = status
+            if current is not None and current[0] == idx:
+                current_closed = True
+    my_pauses = [(p, r) for _, p, r in pauses]
+    times += [t for pr in my_pauses for t in pr if t]
+    pain = {phase: value for _, phase, value, _ in ratings}
+    times += [at for _, _, _, at in ratings]
+    my_notes = tuple(text for _, text, _ in notes)
+    times += [at for _, _, at in notes]
+    last = max(times)
+
+    end_text = e_utc or last
+    active = _seconds(s_utc, end_text)
+    for p, r in my_pauses:
+        lo, hi = max(p, s_utc), min(r or end_text, end_text)
+        if hi > lo:
+            active -= _seconds(lo, hi)
+
+    resume_index = None
+    if current is not None:
+        resume_index = min(current[0] + 1, max(int(total) - 1, 0)) if current_closed else current[0]
+    record = SessionRecord(
+        id=int(sid),
+        routine=routine,
+        title=title,
+        started=started,
+        ended=ended,
+        end_reason=reason,
+        steps_done=sum(1 for v in terminal.values() if v == "done"),
+        steps_skipped=sum(1 for v in terminal.values() if v == "skipped"),
+        steps_total=int(total),
+        current_index=current[0] if current else None,
+        current_step_id=current[1] if current else None,
+        pain_before=pain.get("before"),
+        pain_after=pain.get("after"),
+        minutes=max(active, 0.0) / 60.0,
+        pauses=len(my_pauses),
+        last_activity=decode(last, s_off),
+        step_ids=tuple(json.loads(step_ids or "[]")),
+        notes=my_notes,
+        resume_index=resume_index,
+    )
+    return record
+
+
+def _seconds(a: str, b: str) -> float:
+    return (datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds()
+
+
+__all__ = ["HistoryStore", "DeleteCounts"]

@@ -1,0 +1,179 @@
+"""The imperative shell around the pure engine: it owns the real clock and the inbox.
+
+Every edge (typed input, the speaker's playback events, the listener's recognized commands, signal
+handlers) posts engine events into one queue; the runner takes them one at a time, hands them to
+the engine with the session time, and performs the actions that come back. It sleeps on the queue
+until the next event or the engine's next deadline, so it never busy-waits.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Protocol
+
+from voice_coach.console import InputClosed, Printer
+from voice_coach.session import actions as act
+from voice_coach.session import events as ev
+from voice_coach.session.engine import SessionEngine
+
+log = logging.getLogger(__name__)
+
+
+class Voice(Protocol):
+    """Speech out as the runner needs it. Every ``say`` must later post ``SpeechDone(key)``."""
+
+    def say(self, text: str, key: str) -> None: ...
+
+    def chime(self, kind: str) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def adjust(self, rate: int, volume: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class SilentVoice:
+    """Text mode: the words are printed, so they are "said" the moment they are shown."""
+
+    def __init__(self, inbox: queue.Queue):
+        self.inbox = inbox
+
+    def say(self, text: str, key: str) -> None:
+        self.inbox.put(ev.SpeechDone(key))
+
+    def chime(self, kind: str) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def adjust(self, rate: int, volume: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _Interrupted(Exception):
+    def __init__(self, signum: int):
+        self.signum = signum
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    reason: str
+    session_id: int | None = None
+    steps_done: int = 0
+
+
+class Runner:
+    """Drives one :class:`SessionEngine` in real time.
+
+    ``time_scale`` > 1 runs the session's timers that many times faster (a preview); the JSON
+    stream's ``t`` is session time, so it reads the same at any scale.
+    """
+
+    def __init__(self, engine: SessionEngine, voice: Voice, inbox: queue.Queue, *, printer: Printer,
+                 time_scale: float = 1.0, clock: Callable[[], float] = time.monotonic,
+                 recorder: Callable[[act.Action], None] | None = None,
+                 on_action: Callable[[act.Action], None] | None = None):
+        self.engine = engine
+        self.voice = voice
+        self.inbox = inbox
+        self.printer = printer
+        self.time_scale = time_scale
+        self.clock = clock
+        self.recorder = recorder
+        self.on_action = on_action
+        self.input_closed = False
+        self._t0 = 0.0
+
+    def now(self) -> float:
+        return (self.clock() - self._t0) * self.time_scale
+
+    def run(self) -> str:
+        """Run to the end of the session; returns the end reason."""
+        self._t0 = self.clock()
+        restore = _install_signal_handlers()
+        try:
+            event: ev.Event | None = ev.Start()
+            while not self.engine.ended:
+                try:
+                    if event is not None:
+                        self._perform(self.engine.handle(event, self.now()))
+                    event = None if self.engine.ended else self._next_event()
+                except _Interrupted as exc:
+                    log.info("signal %s: ending the session", exc.signum)
+                    event = ev.Shutdown("stopped")
+        finally:
+            restore()
+        return self.engine.end_reason
+
+    def _next_event(self) -> ev.Event | None:
+        deadline = self.engine.next_deadline()
+        timeout = None if deadline is None else max(0.0, (deadline - self.now()) / self.time_scale)
+        if self.input_closed and deadline is None and self._waits_for_input():
+            return ev.Shutdown("stopped")
+        try:
+            item = self.inbox.get(timeout=timeout if timeout is None else min(timeout, 3600))
+        except queue.Empty:
+            return ev.Tick()
+        if isinstance(item, InputClosed):
+            self.input_closed = True
+            return None
+        if isinstance(item, str):  # a notice from an edge, e.g. the microphone's state
+            self.printer.notice(item, self.now())
+            return None
+        return item
+
+    def _waits_for_input(self) -> bool:
+        e = self.engine
+        return e.paused or e.phase == "waiting" or e.question is not None
+
+    def _perform(self, actions: list[act.Action]) -> None:
+        t = self.now()
+        for action in actions:
+            self.printer.show(action, t)
+            if self.recorder:
+                try:
+                    self.recorder(action)
+                except Exception:  # the session goes on; the log says why the history missed it
+                    log.exception("could not record %s", action.type)
+            if self.on_action:
+                self.on_action(action)
+            if isinstance(action, act.Say):
+                self.voice.say(action.text, action.key)
+            elif isinstance(action, act.StopSpeaking):
+                self.voice.stop()
+            elif isinstance(action, act.Chime):
+                self.voice.chime(action.kind)
+            elif isinstance(action, act.AdjustSpeech):
+                self.voice.adjust(action.rate, action.volume)
+
+
+def _install_signal_handlers() -> Callable[[], None]:
+    """SIGINT/SIGTERM end the session cleanly (only possible from the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum, frame):
+        raise _Interrupted(signum)
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+    return restore
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,351 @@
+"""The Speaker: a queue of utterances played one by one, stoppable at any moment from any thread.
+
+Why it is built this way (measured, see the shared audio notes):
+- pyttsx3's own playback cannot be interrupted and leaves ``aplay`` behind, so text is rendered to
+  PCM first (``render``, cached) and played through a ``sounddevice.OutputStream`` of our own.
+- PortAudio is not thread-safe: one thread (the speaker thread) opens, starts and closes every
+  stream. ``stop()`` only sets an Event; the stream callback sees it within one block and raises
+  ``CallbackAbort``, which drops what is buffered, so the room is silent within a few ms.
+- "finished" is sent from the stream's finished-callback after the stream drained. Some host APIs
+  (ALSA through PulseAudio) drop the last buffer-full on a callback stop, so every utterance is
+  followed by a little more than one output latency of silence: the last real sample has left the
+  device before "finished" is reported. Listeners gate on this event, never on an estimate.
+- One stream per utterance (opening one costs ~2 ms here): between utterances no stream is open.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from voice_coach import audio
+from voice_coach.errors import UserError
+from voice_coach.settings import SpeechSettings
+from voice_coach.speech import chimes
+from voice_coach.speech.events import ERROR, FINISHED, STARTED, STOPPED, PlaybackEvent
+from voice_coach.speech.render import cache_for, render
+from voice_coach.speech.synth import SYNTH_RATE
+
+log = logging.getLogger(__name__)
+
+SILENT_DB = -120.0
+RATE_STEP, RATE_MIN, RATE_MAX = 20, 80, 320  # words per minute
+VOLUME_STEP, VOLUME_MIN, VOLUME_MAX = 0.1, 0.1, 1.0
+TAIL_MARGIN_S = 0.03  # silence beyond one output latency, so no real sample is cut at the end
+
+
+@dataclass(frozen=True)
+class _Item:
+    key: str
+    kind: str  # "speech" | "chime"
+    payload: str  # the text, or the chime kind
+
+
+def rms_db(x: np.ndarray) -> float:
+    """RMS level in dBFS of float samples in [-1, 1]; SILENT_DB for silence or nothing."""
+    if x.size == 0:
+        return SILENT_DB
+    ms = float(np.mean(np.square(x, dtype=np.float64)))
+    return max(SILENT_DB, 10.0 * math.log10(ms)) if ms > 0 else SILENT_DB
+
+
+class Speaker:
+    """Speak prompts and chimes through one output device. See the module doc for the design."""
+
+    def __init__(
+        self,
+        settings: SpeechSettings,
+        *,
+        device: str | int | None = None,
+        on_event: Callable[[PlaybackEvent], None] | None = None,
+    ):
+        spec = device if device is not None else settings.output_device
+        self.device = audio.resolve_output(spec)  # DeviceError when there is none
+        self.rate = audio.open_rate(self.device, SYNTH_RATE, "output")
+        self._settings = settings
+        self._cache = cache_for(settings)
+        self._on_event = on_event
+        self._wpm = int(settings.rate)
+        self._volume = float(settings.volume)
+        self._counter = itertools.count(1)
+        self._cv = threading.Condition()
+        self._queue: deque[_Item] = deque()
+        self._dropped: list[_Item] = []  # removed by stop(); reported "stopped" by the speaker thread
+        self._current: _Item | None = None
+        self._abort = threading.Event()
+        self._closed = False
+        self._speaking = False
+        self._level = SILENT_DB
+        self._prep_queue: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._prep_thread: threading.Thread | None = None
+        self._thread = threading.Thread(target=self._run, name="voice-coach-speaker", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------------------------ public API
+    def say(self, text: str, key: str | None = None) -> str:
+        """Queue ``text``; returns at once with the key its events will carry."""
+        return self._enqueue(_Item(key or f"say-{next(self._counter)}", "speech", str(text)))
+
+    def chime(self, kind: str = "step") -> str:
+        """Queue a short generated chime: 'step', 'timer', 'command' or 'alert' (loud)."""
+        if kind not in chimes.KINDS:
+            raise ValueError(f"unknown chime {kind!r}; the kinds are {', '.join(chimes.KINDS)}")
+        return self._enqueue(_Item(f"chime-{kind}-{next(self._counter)}", "chime", kind))
+
+    def prepare(self, texts: Iterable[str]) -> None:
+        """Render ``texts`` into the cache in a background thread (at the current rate and voice)."""
+        for t in texts:
+            if t and t.strip():
+                self._prep_queue.put(t)
+        with self._cv:
+            if self._closed or (self._prep_thread and self._prep_thread.is_alive()):
+                return
+            self._prep_thread = threading.Thread(target=self._prepare_loop, name="voice-coach-prepare",
+                                                 daemon=True)
+            self._prep_thread.start()
+
+    def stop(self) -> None:
+        """Cut the current utterance and drop the queue. Safe from any thread.
+
+        Blocks (at most 0.5 s) until the stream is aborted, except when called from an event
+        handler (which runs on the speaker thread).
+        """
+        with self._cv:
+            self._dropped.extend(self._queue)
+            self._queue.clear()
+            self._abort.set()
+            current = self._current
+            self._cv.notify_all()
+            if current is not None and threading.current_thread() is not self._thread:
+                self._cv.wait_for(lambda: self._current is not current, timeout=0.5)
+
+    @property
+    def speaking(self) -> bool:
+        """True from the first sample until the finished/stopped event."""
+        return self._speaking
+
+    def level_db(self) -> float:
+        """RMS dBFS of what is being played right now; -120 when silent."""
+        return self._level if self._speaking else SILENT_DB
+
+    @property
+    def words_per_minute(self) -> int:
+        return self._wpm
+
+    @property
+    def volume(self) -> float:
+        return self._volume
+
+    def adjust_rate(self, step: int) -> int:
+        """Slower (<0) or faster (>0) by ``step`` notches, from the next utterance; returns wpm."""
+        self._wpm = int(min(RATE_MAX, max(RATE_MIN, self._wpm + int(step) * RATE_STEP)))
+        return self._wpm
+
+    def adjust_volume(self, step: int) -> float:
+        """Quieter (<0) or louder (>0) by ``step`` notches, at once (also mid-utterance)."""
+        self._volume = round(min(VOLUME_MAX, max(VOLUME_MIN, self._volume + int(step) * VOLUME_STEP)), 2)
+        return self._volume
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until nothing is queued or playing and every event is out; False on timeout."""
+        with self._cv:
+            return self._cv.wait_for(
+                lambda: not self._queue and self._current is None and not self._dropped, timeout
+            )
+
+    def close(self) -> None:
+        """Stop, and end the speaker's threads; no stream or thread is left behind. Idempotent."""
+        with self._cv:
+            if self._closed:
+                return
+            self._closed = True
+        self.stop()
+        with self._cv:
+            self._cv.notify_all()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout=5)
+        prep = self._prep_thread
+        if prep is not None and prep is not threading.current_thread():
+            prep.join(timeout=30)
+
+    def __enter__(self) -> Speaker:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------ internals
+    def _enqueue(self, item: _Item) -> str:
+        with self._cv:
+            if self._closed:
+                raise RuntimeError("this Speaker is closed")
+            self._queue.append(item)
+            self._cv.notify_all()
+        return item.key
+
+    def _emit(self, key: str, kind: str, at: float | None = None, detail: str = "") -> None:
+        if self._on_event is None:
+            return
+        try:
+            self._on_event(PlaybackEvent(key, kind, time.monotonic() if at is None else at, detail))
+        except Exception:  # a listener's bug must not kill the speaker
+            log.exception("on_event handler failed for %s %s", key, kind)
+
+    def _emit_dropped(self) -> None:
+        with self._cv:
+            dropped, self._dropped = self._dropped, []
+        for item in dropped:
+            self._emit(item.key, STOPPED)
+        if dropped:
+            with self._cv:
+                self._cv.notify_all()
+
+    def _prepare_loop(self) -> None:
+        while not self._closed:
+            try:
+                text = self._prep_queue.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                render(text, self._settings, rate=self._wpm, cache=self._cache)
+            except Exception as exc:  # logged; say() will report it as an error event
+                log.warning("could not prepare %r: %s", text[:40], exc)
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                self._cv.wait_for(lambda: self._queue or self._dropped or self._closed)
+                if self._dropped:
+                    item = None
+                elif self._queue:
+                    item = self._queue.popleft()
+                    self._current = item
+                    self._abort.clear()  # a stop() before this point was for earlier items
+                else:  # closed and nothing left
+                    return
+            if item is None:
+                self._emit_dropped()
+                continue
+            try:
+                self._perform(item)
+            finally:
+                self._speaking = False
+                self._level = SILENT_DB
+                with self._cv:
+                    self._current = None
+                    self._cv.notify_all()
+            self._emit_dropped()
+
+    def _audio_for(self, item: _Item) -> tuple[np.ndarray, float | None]:
+        """(float32 samples at the device rate, a fixed gain or None for the volume).
+
+        The 'alert' chime ignores the volume: an ice limit must be heard.
+        """
+        if item.kind == "chime":
+            x = chimes.chime(item.payload, SYNTH_RATE)
+            sr = SYNTH_RATE
+        else:
+            x, sr = render(item.payload, self._settings, rate=self._wpm, cache=self._cache)
+        if sr != self.rate:
+            x = audio.resample(x, sr, self.rate)
+        fixed = 1.0 if item.kind == "chime" and item.payload == "alert" else None
+        return x.astype(np.float32) / 32768.0, fixed
+
+    def _perform(self, item: _Item) -> None:
+        try:
+            samples, fixed_gain = self._audio_for(item)
+        except UserError as exc:
+            self._emit(item.key, ERROR, detail=str(exc))
+            return
+        except Exception as exc:  # a synthesis bug: report, keep serving the queue
+            log.exception("could not render %s", item.key)
+            self._emit(item.key, ERROR, detail=f"could not render: {exc}")
+            return
+        if self._abort.is_set():
+            self._emit(item.key, STOPPED)
+            return
+        if samples.size == 0:
+            self._emit(item.key, FINISHED)
+            return
+        self._play(item, samples, fixed_gain)
+
+    def _play(self, item: _Item, samples: np.ndarray, fixed_gain: float | None) -> None:
+        sd = audio._sd()
+        done = threading.Event()
+        state = {"pos": 0, "first": None, "aborted": False}
+        buf = samples  # replaced by the padded buffer before start
+        real = samples.size
+
+        def callback(outdata, frames, time_info, status):  # PortAudio's thread: no locks, no I/O
+            if self._abort.is_set():
+                outdata.fill(0)
+                state["aborted"] = True
+                raise sd.CallbackAbort
+            pos = state["pos"]
+            chunk = buf[pos : pos + frames]
+            n = chunk.size
+            gain = self._volume if fixed_gain is None else fixed_gain
+            np.multiply(chunk, gain, out=outdata[:n, 0])
+            outdata[n:, 0] = 0.0
+            if state["first"] is None:
+                state["first"] = time.monotonic()
+                self._speaking = True
+            self._level = rms_db(outdata[: max(0, min(n, real - pos)), 0])
+            state["pos"] = pos + frames
+            if state["pos"] >= buf.size:
+                raise sd.CallbackStop
+
+        try:
+            stream = sd.OutputStream(
+                device=self.device.index, samplerate=self.rate, channels=1, dtype="float32",
+                latency="high", callback=callback, finished_callback=done.set,
+            )
+        except (sd.PortAudioError, ValueError) as exc:
+            self._emit(item.key, ERROR, detail=f"output device {self.device.index} "
+                       f"'{self.device.name}' could not be opened: {exc}")
+            return
+        try:
+            pad = int(math.ceil((float(stream.latency) + TAIL_MARGIN_S) * self.rate))
+            buf = np.concatenate([samples, np.zeros(pad, np.float32)])
+            deadline = time.monotonic() + buf.size / self.rate + 3.0
+            stream.start()
+            started_sent = False
+            abort_seen = None
+            while True:
+                finished = done.wait(0.005 if not started_sent else 0.02)
+                if not started_sent and state["first"] is not None:
+                    self._emit(item.key, STARTED, at=state["first"])
+                    started_sent = True
+                if finished:
+                    break
+                now = time.monotonic()
+                if self._abort.is_set():
+                    abort_seen = abort_seen or now
+                    if now - abort_seen > 0.15:  # callbacks stalled: abort from this (owning) thread
+                        stream.abort(ignore_errors=True)
+                        state["aborted"] = True
+                        break
+                elif now > deadline:
+                    stream.abort(ignore_errors=True)
+                    self._emit(item.key, ERROR, detail=f"output device '{self.device.name}' "
+                               "stopped responding (unplugged?)")
+                    return
+            self._speaking = False
+            self._level = SILENT_DB
+            if state["aborted"]:
+                self._emit(item.key, STOPPED)
+            else:
+                self._emit(item.key, FINISHED)
+        except sd.PortAudioError as exc:
+            self._emit(item.key, ERROR, detail=f"output device '{self.device.name}' failed: {exc}")
+        finally:
+            stream.close(ignore_errors=True)
