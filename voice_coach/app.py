@@ -1,34 +1,262 @@
 """Wires one session from the settings: routine, engine, edges (console, speaker, listener, history).
 
-This is the single place that decides which real components a session uses, so tests can run the
-same path with the virtual room's devices.
+This is the single place that decides which real components a session uses, so tests run the same
+path with the virtual room's devices (``--output-device``/``--input-device``) that a user runs.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import sys
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 
 from voice_coach import routines
-from voice_coach.console import Printer, TypedInput
-from voice_coach.runner import Runner, SilentVoice
+from voice_coach.console import InputClosed, Printer, TypedInput
+from voice_coach.errors import DeviceError, UserError
+from voice_coach.history import HistoryStore
+from voice_coach.history.advice import advice_to_give, how_am_i_doing
+from voice_coach.routines import Routine
+from voice_coach.runner import Runner, SessionResult, SilentVoice
+from voice_coach.session import actions as act
+from voice_coach.session.commands import Command
 from voice_coach.session.engine import SessionEngine
 from voice_coach.settings import Settings
 from voice_coach.vocabulary import vocabulary
 
 log = logging.getLogger(__name__)
 
+RESUME_WITHIN = timedelta(hours=12)  # an older interrupted session is closed, not offered
+RESUME_ANSWER_WAIT_S = 60.0  # no answer: resume (the person may not be near the keyboard)
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class HistoryRecorder:
+    """Writes the session's course into the history as it happens (each write committed at once)."""
+
+    def __init__(self, store: HistoryStore, session_id: int):
+        self.store = store
+        self.session_id = session_id
+        self.ended = False
+
+    @classmethod
+    def begin(cls, store: HistoryStore, routine: Routine) -> HistoryRecorder:
+        sid = store.begin(routine.id, routine.title, len(routine.steps), now_utc(), [s.id for s in routine.steps])
+        return cls(store, sid)
+
+    def __call__(self, action: act.Action) -> None:
+        at, sid = now_utc(), self.session_id
+        if isinstance(action, act.StepStarted):
+            self.store.step(sid, action.index, action.id, "started", at)
+        elif isinstance(action, act.StepFinished):
+            self.store.step(sid, action.index, action.id, action.status, at)
+        elif isinstance(action, act.Paused):
+            self.store.pause(sid, at)
+        elif isinstance(action, act.Resumed):
+            self.store.resume(sid, at)
+        elif isinstance(action, act.PainRecorded):
+            self.store.pain(sid, action.when, action.value, at)
+        elif isinstance(action, act.Ended):
+            self.store.end(sid, action.reason, at)
+            self.ended = True
+
+
+@dataclass(frozen=True)
+class Resume:
+    record: object  # history SessionRecord
+    routine: Routine
+
 
 def run_from_cli(args, conf: Settings) -> int:
-    routine = routines.find(args.routine or conf.session.default_routine)
+    if args.engine or args.model:
+        conf = replace(conf, hearing=replace(conf.hearing, engine=args.engine or conf.hearing.engine,
+                                             model_path=args.model or conf.hearing.model_path))
+    store = HistoryStore.open()
+    try:
+        routine = routines.find(args.routine or conf.session.default_routine)
+        interrupted = None if args.new else _interrupted_session(store, routine if args.routine else None)
+        if args.text:
+            return _run_text(args, conf, store, routine, interrupted)
+        return _run_voice(args, conf, store, routine, interrupted)
+    finally:
+        store.close()
+
+
+def _interrupted_session(store: HistoryStore, wanted: Routine | None) -> Resume | None:
+    """The session a crash or power cut interrupted, if it is recent and its routine still exists."""
+    record = store.interrupted()
+    if record is None:
+        return None
+    last = record.last_activity or record.started
+    try:
+        routine = routines.find(record.routine)
+    except UserError:
+        routine = None
+    fits = routine is not None and (wanted is None or wanted.id == routine.id)
+    if not fits or now_utc() - last > RESUME_WITHIN or record.resume_index is None \
+            or record.resume_index >= len(routine.steps):
+        store.abandon(record.id, now_utc())
+        return None
+    return Resume(record, routine)
+
+
+def _resume_question(r: Resume) -> str:
+    index = r.record.resume_index
+    step = r.routine.steps[index]
+    return (f"Your last session of {r.routine.title} was interrupted. You were on step {index + 1} of "
+            f"{len(r.routine.steps)}, {step.title}. Say resume, or say new to start over.")
+
+
+def _wait_for_resume_answer(inbox: queue.Queue) -> bool:
+    """True for resume, False for new. Typed and spoken answers both count."""
+    deadline = time.monotonic() + RESUME_ANSWER_WAIT_S
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return True
+        try:
+            item = inbox.get(timeout=left)
+        except queue.Empty:
+            return True
+        command = getattr(item, "command", None)
+        if command in (Command.RESUME, Command.YES, Command.NEXT, Command.START):
+            return True
+        if command in (Command.NEW, Command.NO, Command.STOP):
+            return False
+        if isinstance(item, InputClosed):
+            return True
+
+
+def _start_engine(conf: Settings, args, store: HistoryStore, routine: Routine, resume: Resume | None,
+                  resumed: bool) -> tuple[SessionEngine, HistoryRecorder]:
     ask_pain = conf.session.ask_pain and not args.no_pain
+    if resume and resumed:
+        store.reopen(resume.record.id, now_utc())
+        engine = SessionEngine(resume.routine, ask_pain=ask_pain, start_index=resume.record.resume_index,
+                               resuming=True)
+        return engine, HistoryRecorder(store, resume.record.id)
+    if resume:
+        store.abandon(resume.record.id, now_utc())
+    return SessionEngine(routine, ask_pain=ask_pain), HistoryRecorder.begin(store, routine)
+
+
+def _run_text(args, conf: Settings, store: HistoryStore, routine: Routine, resume: Resume | None) -> int:
     inbox: queue.Queue = queue.Queue()
     printer = Printer(as_json=args.json)
-    engine = SessionEngine(routine, ask_pain=ask_pain)
     TypedInput(inbox, vocabulary("en")).start()
+    resumed = False
+    if resume:
+        printer.notice(_resume_question(resume), 0.0)
+        resumed = _wait_for_resume_answer(inbox)
+    engine, recorder = _start_engine(conf, args, store, routine, resume, resumed)
     voice = SilentVoice(inbox)
-    runner = Runner(engine, voice, inbox, printer=printer, time_scale=args.time_scale)
+    runner = Runner(engine, voice, inbox, printer=printer, time_scale=args.time_scale, recorder=recorder,
+                    on_action=_progress_answerer(store, voice, printer))
+    return _finish(runner, store, recorder, voice, printer)
+
+
+def _run_voice(args, conf: Settings, store: HistoryStore, routine: Routine, resume: Resume | None) -> int:
+    from voice_coach.factory import make_voice_io
+    from voice_coach.voice_runner import VoiceRunner, drain
+
+    printer = Printer(as_json=args.json)
+    try:
+        io = make_voice_io(conf, listen=not args.no_listen, output_device=args.output_device,
+                           input_device=args.input_device)
+    except DeviceError as exc:
+        raise DeviceError(f"{exc}\nTo run the session without a speaker, add --text "
+                          "(the coach's words are printed and you type the commands).") from None
+    try:
+        io.speaker.prepare([s.say for s in routine.steps])
+        TypedInput(io.inbox, vocabulary("en")).start()
+        mic_missing = _mic_missing_at_start(io, printer)
+        resumed = False
+        if resume:
+            question = _resume_question(resume)
+            printer.notice(question, 0.0)
+            io.speaker.say(question, "resume-question")
+            resumed = _wait_for_resume_answer(io.inbox)
+            io.speaker.stop()
+            drain(io.inbox)
+        engine, recorder = _start_engine(conf, args, store, routine, resume, resumed)
+        engine.mic_lost = mic_missing
+        runner = VoiceRunner(engine, io, printer=printer, time_scale=args.time_scale, recorder=recorder)
+        runner.on_action = _progress_answerer(store, runner.speaker_voice, printer)
+        code = _finish(runner, store, recorder, runner.voice, printer)
+        io.speaker.wait_idle(30.0)
+        if runner.latencies:
+            log.info("command latencies (s): %s", ", ".join(f"{x:.3f}" for x in runner.latencies))
+        return code
+    finally:
+        io.close()
+
+
+def _mic_missing_at_start(io, printer: Printer) -> bool:
+    """Say so when there is no microphone, and go on with typed commands (and the speaker)."""
+    if io.listener is None:
+        return False
+    from voice_coach.factory import MicStatus
+
+    deadline = time.monotonic() + 1.0
+    kept = []
+    missing = False
+    while time.monotonic() < deadline and not missing:
+        try:
+            item = io.inbox.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if isinstance(item, MicStatus) and item.state == "lost":
+            missing = True
+            text = "I cannot find a microphone, so type your commands. I will listen as soon as one is plugged in."
+            printer.notice(f"{text} ({item.message})", 0.0)
+            io.speaker.say(text, "no-mic")
+        else:
+            kept.append(item)
+    for item in kept:
+        io.inbox.put(item)
+    return missing
+
+
+def _progress_answerer(store: HistoryStore, voice, printer: Printer):
+    """Answers "how am I doing?" from the history (the engine itself knows no history)."""
+    counter = iter(range(1, 1_000_000))
+
+    def on_action(action: act.Action) -> None:
+        if isinstance(action, act.ReportProgress):
+            text = how_am_i_doing(store, now_utc())
+            printer.show(act.Say(text=text, key="", kind="feedback"), 0.0)
+            voice.say(text, f"progress-{next(counter)}")
+
+    return on_action
+
+
+def run_session(routine: Routine, conf: Settings, io, history: HistoryStore, *, time_scale: float = 1.0,
+                printer: Printer | None = None) -> SessionResult:
+    """One hands-free session on edges that already exist (``serve`` keeps them between sessions)."""
+    from voice_coach.voice_runner import VoiceRunner
+
+    printer = printer or Printer()
+    engine = SessionEngine(routine, ask_pain=conf.session.ask_pain)
+    recorder = HistoryRecorder.begin(history, routine)
+    runner = VoiceRunner(engine, io, printer=printer, time_scale=time_scale, recorder=recorder)
+    runner.on_action = _progress_answerer(history, runner.speaker_voice, printer)
+    _finish(runner, history, recorder, runner.voice, printer)
+    record = history.session(recorder.session_id)
+    return SessionResult(engine.end_reason, recorder.session_id, record.steps_done if record else 0)
+
+
+def _finish(runner: Runner, store: HistoryStore, recorder: HistoryRecorder, voice, printer: Printer) -> int:
     reason = runner.run()
-    voice.close()
+    if not recorder.ended:  # e.g. a shutdown: the engine ended without its own "end" reaching the store
+        store.end(recorder.session_id, reason or "stopped", now_utc())
+    if reason == "finished":
+        advice = advice_to_give(store, now_utc())
+        if advice:
+            printer.show(act.Say(text=advice, key="", kind="feedback"), runner.now())
+            voice.say(advice, "advice")
     return 0 if reason in ("finished", "stopped", "red_flag") else 1
+

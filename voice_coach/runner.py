@@ -93,6 +93,7 @@ class Runner:
         self.recorder = recorder
         self.on_action = on_action
         self.input_closed = False
+        self.end_on_input_closed = True  # text mode: no more typed commands can come
         self._t0 = 0.0
 
     def now(self) -> float:
@@ -103,35 +104,44 @@ class Runner:
         self._t0 = self.clock()
         restore = _install_signal_handlers()
         try:
-            event: ev.Event | None = ev.Start()
+            pending: list[ev.Event] = [ev.Start()]
             while not self.engine.ended:
                 try:
-                    if event is not None:
-                        self._perform(self.engine.handle(event, self.now()))
-                    event = None if self.engine.ended else self._next_event()
+                    for event in pending:
+                        if not self.engine.ended:
+                            self._perform(self.engine.handle(event, self.now()))
+                    pending = [] if self.engine.ended else self._next_events()
                 except _Interrupted as exc:
                     log.info("signal %s: ending the session", exc.signum)
-                    event = ev.Shutdown("stopped")
+                    pending = [ev.Shutdown("stopped")]
         finally:
             restore()
         return self.engine.end_reason
 
-    def _next_event(self) -> ev.Event | None:
+    def _wait_seconds(self) -> float | None:
+        """Real seconds until something is due without any event (None: nothing is)."""
         deadline = self.engine.next_deadline()
-        timeout = None if deadline is None else max(0.0, (deadline - self.now()) / self.time_scale)
-        if self.input_closed and deadline is None and self._waits_for_input():
-            return ev.Shutdown("stopped")
+        return None if deadline is None else max(0.0, (deadline - self.now()) / self.time_scale)
+
+    def _next_events(self) -> list[ev.Event]:
+        timeout = self._wait_seconds()
+        if self.input_closed and self.end_on_input_closed and timeout is None and self._waits_for_input():
+            return [ev.Shutdown("stopped")]
         try:
-            item = self.inbox.get(timeout=timeout if timeout is None else min(timeout, 3600))
+            item = self.inbox.get(timeout=None if timeout is None else min(timeout, 3600))
         except queue.Empty:
-            return ev.Tick()
+            return [ev.Tick()]
+        return self.translate(item)
+
+    def translate(self, item) -> list[ev.Event]:
+        """Turn one inbox item into engine events (none, one or several)."""
         if isinstance(item, InputClosed):
             self.input_closed = True
-            return None
-        if isinstance(item, str):  # a notice from an edge, e.g. the microphone's state
+            return []
+        if isinstance(item, str):  # a notice from an edge
             self.printer.notice(item, self.now())
-            return None
-        return item
+            return []
+        return [item]
 
     def _waits_for_input(self) -> bool:
         e = self.engine

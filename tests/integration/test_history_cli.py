@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -172,9 +172,10 @@ def test_delete_with_yes(plan):
     cut_day = plan[len(plan) // 2].started.date()
     out = ok("history", "delete", "--before", cut_day.isoformat(), "--yes")
     assert out.startswith("Deleted ")
+    cut = datetime.combine(cut_day, time(0)).astimezone()  # local midnight, as the CLI reads a date
     left = json.loads(ok("history", "--since", "all", "--json"))
-    assert len(left) == sum(1 for p in plan if p.started.date() >= cut_day)
-    assert all(datetime.fromisoformat(o["started"]).date() >= cut_day for o in left)
+    assert len(left) == sum(1 for p in plan if p.started >= cut) < len(plan)
+    assert all(datetime.fromisoformat(o["started"]) >= cut for o in left)
 
 
 @pytest.mark.parametrize(("answer", "deleted"), [(b"y\n", True), (b"n\n", False)])

@@ -17,7 +17,7 @@ from test_history_data import expected_weeks, generate, write  # noqa: E402
 from voice_coach.history import HistoryStore  # noqa: E402
 
 
-def run(*args: str, pre: str = "") -> subprocess.CompletedProcess:
+def run(*args: str, pre: str = "pass") -> subprocess.CompletedProcess:
     code = f"import sys; {pre}; from voice_coach.cli import main; sys.exit(main(sys.argv[1:]))"
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120,
                           stdin=subprocess.DEVNULL)

@@ -163,3 +163,18 @@ def test_advice_text_is_plain_and_does_not_diagnose():
 
 def test_week_start_is_monday():
     assert progress.week_start(date(2024, 6, 30)) == date(2024, 6, 24)
+
+
+def test_advice_is_given_once_per_quiet_period(tmp_path):
+    from test_history_data import write
+
+    from voice_coach.history import HistoryStore
+    from voice_coach.history.advice import advice_to_give, how_am_i_doing
+
+    plan = generate(NOW.date() - timedelta(days=1), months=2, level=lambda i, n: 6.0)  # flat at 6
+    with HistoryStore.open(tmp_path / "h.sqlite3") as s:
+        write(s, plan)
+        assert advice_to_give(s, NOW) == progress.ADVICE_TEXT
+        assert advice_to_give(s, NOW + timedelta(days=1)) is None  # said yesterday
+        assert advice_to_give(s, NOW + progress.ADVICE_QUIET_PERIOD + timedelta(days=1)) is None  # no new sessions
+        assert how_am_i_doing(s, NOW).startswith("Your pain averaged")

@@ -28,7 +28,7 @@ def register(sub) -> None:
     fmt.add_argument("--json", action="store_true", help="a JSON list of sessions")
     fmt.add_argument("--csv", action="store_true", help="CSV, one session a row")
     p.set_defaults(func=_list)
-    actions = p.add_subparsers(dest="history_action", metavar="ACTION")
+    actions = p.add_subparsers(dest="history_action", metavar="[export | delete]")
 
     e = actions.add_parser("export", help="write the whole history as JSON or CSV")
     e.add_argument("--out", type=Path, help="file to write (default: standard output)")

@@ -53,19 +53,17 @@ _DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
 
 
 def parse_date(text: str, now: datetime | None = None) -> datetime:
-    """``YYYY-MM-DD`` (local midnight) or a full ISO 8601 time (naive = local)."""
-    now = now or now_local()
+    """``YYYY-MM-DD`` (local midnight) or a full ISO 8601 time (naive = local time on that date,
+    so a date across a daylight-saving change gets that date's offset, not today's)."""
     text = text.strip()
     try:
         if len(text) == 10:
-            day = date.fromisoformat(text)
-            return datetime.combine(day, time(0), tzinfo=now.tzinfo)
+            return datetime.combine(date.fromisoformat(text), time(0)).astimezone()
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise UserError(f"'{text}' is not a date; use YYYY-MM-DD, e.g. {now.date().isoformat()}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=now.tzinfo)
-    return moment
+        example = (now or now_local()).date().isoformat()
+        raise UserError(f"'{text}' is not a date; use YYYY-MM-DD, e.g. {example}") from None
+    return moment if moment.tzinfo is not None else moment.astimezone()
 
 
 def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:

@@ -188,12 +188,13 @@ def _check_step(c: _Checker, index: int, data: dict, audience: str) -> Step | No
     if not isinstance(data, dict):
         c.error(("steps",), None, f"{where} must be a table written as [[steps]]")
         return None
-    c.keys(table, data, STEP_KEYS, where)
     step_id = data.get("id")
     if not isinstance(step_id, str) or not _ID.match(step_id):
         c.error(table, "id", f"{where} needs an id of lower-case letters, digits and dashes, e.g. id = \"warm-up\"")
         step_id = f"step-{index + 1}"
-    where = f"step '{step_id}'"
+    else:
+        where = f"step '{step_id}'"
+    c.keys(table, data, STEP_KEYS, where)
     title = c.text(table, data, "title", where)
     say = c.text(table, data, "say", where)
     kind = data.get("kind", "instruction")

@@ -161,10 +161,10 @@ class ServeCore:
                 continue
             self.handle(item)
 
-    def run_pending(self, timeout: float) -> int:
-        """Handle queued events until none comes for ``timeout`` s (tests); returns how many."""
+    def run_pending(self, timeout: float, limit: int | None = None) -> int:
+        """Handle events until none comes for ``timeout`` s or ``limit`` were handled (tests, benches)."""
         count = 0
-        while not self.stopping:
+        while not self.stopping and (limit is None or count < limit):
             try:
                 item = self.events.get(timeout=timeout)
             except queue.Empty:
@@ -331,6 +331,7 @@ class ServeCore:
     def _ask(self, text: str, accept: frozenset[Command], timeout: float) -> Command | None:
         self._drain()
         self._say(text)
+        log.info("waiting up to %.0f s for %s", timeout, "/".join(sorted(c.value for c in accept)))
         return self._listen(timeout, accept)
 
     def _listen(self, timeout: float, accept: frozenset[Command] | None) -> Command | None:

@@ -228,6 +228,14 @@ class ScheduleBook:
                                      misfire_grace_time=ROUND_GRACE_S)
         return entry_of(self.scheduler.get_job(job.id))
 
+    def add_once(self, routine_id: str, at: datetime, *, zone: ZoneInfo) -> Entry:
+        """A one-off session at ``at`` (tests, demos, "remind me in ten minutes")."""
+        payload = {"kind": "session", "routine": routine_id, "tz": zone.key,
+                   "when": f"once {at.astimezone(zone):%a %H:%M:%S}"}
+        job = self.scheduler.add_job(REMIND_REF, DateTrigger(run_date=at), id=_new_id("once"), kwargs=payload,
+                                     name=f"{routine_id} once", misfire_grace_time=SESSION_GRACE_S)
+        return entry_of(self.scheduler.get_job(job.id))
+
     def add_snooze(self, payload: dict[str, Any], at: datetime, snoozes: int) -> Entry:
         """A one-off repeat of a session reminder (serve's "later")."""
         new = {**payload, "snoozes": snoozes, "when": f"snoozed to {at.astimezone(ZoneInfo(payload.get('tz') or 'UTC')):%H:%M}"}

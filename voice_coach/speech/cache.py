@@ -21,7 +21,7 @@ from voice_coach import paths
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1  # bump when the rendering changes, so old entries are never served
+FORMAT_VERSION = 2  # bump when the rendering changes, so old entries are never served
 
 
 def key_for(text: str, voice: str, rate: int) -> str:

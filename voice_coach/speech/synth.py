@@ -11,6 +11,7 @@ process, to the documented fallback: the ``espeak-ng`` program (same engine, sam
 
 from __future__ import annotations
 
+import atexit
 import io
 import logging
 import os
@@ -84,7 +85,14 @@ def _get_engine():
                 "sudo apt-get install espeak-ng libespeak-ng1"
             ) from None
         _engine.connect("finished-utterance", lambda name=None, completed=True: _finished.set())
+        atexit.register(_drop_engine)
     return _engine
+
+
+def _drop_engine() -> None:
+    """Let the engine go while modules still exist (pyttsx3's __del__ fails at interpreter teardown)."""
+    global _engine
+    _engine = None
 
 
 def voices() -> list[Voice]:
@@ -182,6 +190,15 @@ def _synth_espeak_cli(text: str, voice: str, rate: int, out_path: str) -> None:
     subprocess.run(cmd + ["--", text], check=True, capture_output=True, timeout=60)
 
 
+def trim_silence(x: np.ndarray, rate: int, keep_tail_s: float = 0.05, floor: int = 8) -> np.ndarray:
+    """Drop espeak's end-of-utterance pause (~0.3-0.4 s) but a short tail: it only delays "finished"
+    (and so the listener and the next prompt)."""
+    loud = np.flatnonzero(np.abs(x) > floor)
+    if loud.size == 0:
+        return x[:0]
+    return x[: min(x.size, int(loud[-1]) + 1 + int(keep_tail_s * rate))]
+
+
 def synthesize(text: str, voice: str, rate: int, timeout: float | None = None) -> tuple[np.ndarray, int]:
     """Render ``text`` to mono int16 PCM at the engine's rate (22,050 Hz). Not cached: see render()."""
     global _broken
@@ -212,10 +229,12 @@ def synthesize(text: str, voice: str, rate: int, timeout: float | None = None) -
                     raise UserError(f"the voice '{voice}' cannot be used: {result[0]}") from None
                 _broken = f"pyttsx3 failed: {result[0]!r}"
             else:
-                return _read_wav(path)
+                x, sr = _read_wav(path)
+                return trim_silence(x, sr), sr
             log.warning("%s; using the espeak-ng program from now on", _broken)
         _synth_espeak_cli(text, voice, rate, path)
-        return _read_wav(path)
+        x, sr = _read_wav(path)
+        return trim_silence(x, sr), sr
     finally:
         try:
             os.unlink(path)

@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Recognition benchmark: accuracy, false commands, latency, RTF, idle CPU and memory per engine.
+
+    scripts/bench_recognition.py [--engines whisper,vosk] [--per-condition N] [--full] [--corpus DIR]
+
+Generates the synthetic corpus (scripts/make_corpus.py) into a temporary folder unless --corpus
+is given, then runs each engine in its own process (so memory figures are its own) and prints a
+markdown report. Vosk runs on the Korean corpus with the packaged Korean model unless an English
+Vosk model is installed. Clips are fed in 30 ms chunks as the live listener does; latency is
+(end of the chunk in which the command came out - true end of speech) + the time that chunk took
+to process, i.e. what a live user would wait.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+CHUNK_S = 0.03
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):  # peak resident set
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_engine(engine: str, language: str, corpus_dir: Path) -> dict:
+    from make_corpus import load_manifest
+
+    from voice_coach.hearing import make_recognizer
+    from voice_coach.hearing.pcm import read_audio
+    from voice_coach.settings import HearingSettings
+
+    t0 = time.perf_counter()
+    rec = make_recognizer(HearingSettings(engine=engine, language=language))
+    load_s = time.perf_counter() - t0
+    chunk = int(16000 * CHUNK_S) * 2
+    rows, proc_total, audio_total = [], 0.0, 0.0
+    for m in load_manifest(corpus_dir):
+        pcm = read_audio(corpus_dir / m["file"])
+        rec.reset()
+        heard, latencies = [], []
+        for i in range(0, len(pcm), chunk):
+            t = time.perf_counter()
+            out = rec.accept(pcm[i : i + chunk])
+            dt = time.perf_counter() - t
+            proc_total += dt
+            chunk_end = min(len(pcm), i + chunk) / 32000
+            for h in out:
+                heard.append(h)
+                latencies.append(chunk_end - m["speech_end"] + dt)
+        t = time.perf_counter()
+        out = rec.flush()
+        proc_total += time.perf_counter() - t
+        heard += out
+        latencies += [float("nan")] * len(out)
+        audio_total += len(pcm) / 32000
+        cmds = [(h.command.value, h.number) for h in heard if h.command is not None]
+        lat = next((lt for h, lt in zip(heard, latencies) if h.command is not None), None)
+        rows.append(dict(m, got=cmds, latency=lat, duration=len(pcm) / 32000))
+    # idle listening: 60 s of a -60 dBFS noise floor through the same path, CPU time per second
+    floor = (np.random.default_rng(0).standard_normal(16000 * 60) * 10 ** (-60 / 20) * 32767).astype(np.int16).tobytes()
+    rec.reset()
+    c0 = time.process_time()
+    for i in range(0, len(floor), chunk):
+        rec.accept(floor[i : i + chunk])
+    idle_cpu = (time.process_time() - c0) / 60
+    return dict(engine=engine, language=language, load_s=load_s, rss_mb=rss_mb(), rtf=proc_total / audio_total,
+                idle_cpu=idle_cpu, rows=rows)
+
+
+def report(res: dict) -> str:
+    rows = res["rows"]
+    cmd = [r for r in rows if r["kind"] == "command"]
+    ok = lambda r: r["got"] == [(r["command"], r["number"])] or r["got"] == [[r["command"], r["number"]]]  # noqa: E731
+    by_cond = collections.defaultdict(list)
+    by_word = collections.defaultdict(list)
+    for r in cmd:
+        by_cond["clean" if r["noise"] == "clean" else f"{r['noise']} {r['snr']} dB"].append(ok(r))
+        by_word[r["phrase"]].append(ok(r))
+    by_snr = collections.defaultdict(list)
+    for r in cmd:
+        by_snr["clean" if r["noise"] == "clean" else f"{r['snr']} dB"].append(ok(r))
+    wrong_cmd = sum(1 for r in cmd if r["got"] and not ok(r))
+    lat = [r["latency"] for r in cmd if ok(r) and r["latency"] is not None and r["latency"] == r["latency"]]
+    out = [f"### {res['engine']} ({res['language']})", ""]
+    out.append(f"load {res['load_s']:.2f} s · peak RSS {res['rss_mb']:.0f} MB · RTF {res['rtf']:.3f} · "
+               f"idle listening {res['idle_cpu'] * 100:.2f}% of a core (VAD path, capture excluded)")
+    out.append("")
+    out.append("| condition | right | n |")
+    out.append("|---|---|---|")
+    for k in sorted(by_snr, key=lambda k: (k != "clean", -int(k.split()[0]) if k != "clean" else 0)):
+        v = by_snr[k]
+        out.append(f"| **{k} (all noises)** | {100 * sum(v) / len(v):.1f}% | {len(v)} |")
+    for k in sorted(by_cond):
+        v = by_cond[k]
+        out.append(f"| {k} | {100 * sum(v) / len(v):.1f}% | {len(v)} |")
+    out.append(f"| wrong command given (not just missed) | {100 * wrong_cmd / max(1, len(cmd)):.1f}% | {len(cmd)} |")
+    out.append("")
+    for kind in ("narration", "other"):
+        rs = [r for r in rows if r["kind"] == kind]
+        if rs:
+            n = sum(len(r["got"]) for r in rs)
+            minutes = sum(r["duration"] for r in rs) / 60
+            out.append(f"- false commands on {kind}: {n} in {len(rs)} clips, {minutes:.1f} min of audio "
+                       f"= {n / minutes:.2f} per minute" + (f" ({', '.join(sorted({r['phrase'] for r in rs if r['got']}))})" if n else ""))
+    if lat:
+        lat.sort()
+        p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))]
+        out.append(f"- end-of-speech to command latency: median {1000 * statistics.median(lat):.0f} ms, "
+                   f"p95 {1000 * p95:.0f} ms (n={len(lat)})")
+    out.append("- right per word: " + ", ".join(
+        f"{w} {sum(v)}/{len(v)}" for w, v in sorted(by_word.items(), key=lambda kv: sum(kv[1]) / len(kv[1]))))
+    return "\n".join(out) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--engines", default="whisper,vosk")
+    ap.add_argument("--per-condition", type=int, default=40, help="command clips per noise condition")
+    ap.add_argument("--full", action="store_true", help="the full corpus (slow: hours for whisper)")
+    ap.add_argument("--corpus", type=Path, default=None, help="reuse a corpus folder (per language: DIR/en, DIR/ko)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--_one", nargs=3, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a._one:
+        engine, language, d = a._one
+        print(json.dumps(run_engine(engine, language, Path(d))))
+        return 0
+
+    from make_corpus import make_corpus
+
+    from voice_coach.hearing.factory import find_vosk_model
+    from voice_coach.settings import HearingSettings
+
+    tmp = tempfile.TemporaryDirectory(prefix="vc-corpus-")
+    base = a.corpus or Path(tmp.name)
+    print(f"# Recognition benchmark\n\n`{' '.join(['scripts/bench_recognition.py'] + sys.argv[1:])}` "
+          f"on {os.cpu_count()} cores; corpus seed {a.seed}, "
+          f"{'full' if a.full else f'{a.per_condition} command clips per condition'}\n")
+    for engine in a.engines.split(","):
+        language = "en"
+        if engine == "vosk" and find_vosk_model(HearingSettings(language="en")) is None:
+            language = "ko"
+        d = base / language
+        if not (d / "manifest.jsonl").exists():
+            make_corpus(d, language, a.full, a.per_condition, a.seed)
+        p = subprocess.run([sys.executable, __file__, "--_one", engine, language, str(d)],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            print(f"### {engine}: failed\n\n```\n{p.stderr[-2000:]}\n```\n")
+            continue
+        print(report(json.loads(p.stdout.splitlines()[-1])), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""``voice-coach schedule ...`` as separate processes on one real SQLite job store."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, time, timezone
+from zoneinfo import ZoneInfo
+
+from voice_coach.schedule.store import next_local
+
+
+def vc(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "voice_coach", *args], capture_output=True, text=True,
+                          timeout=60, env=os.environ.copy())
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def listing() -> list[dict]:
+    return json.loads(vc("schedule", "list", "--json").stdout)
+
+
+def test_added_in_one_process_listed_by_another_with_the_right_next_run():
+    vc("schedule", "add", "evening-back-relief", "--daily", "20:00", "--tz", "America/New_York")
+    vc("schedule", "add", "foam-roller", "--daily", "07:15", "--days", "sat,sun", "--tz", "Europe/Berlin")
+    entries = {e["routine"]: e for e in listing()}
+    evening, rolling = entries["evening-back-relief"], entries["foam-roller"]
+    assert evening["kind"] == "session" and evening["tz"] == "America/New_York" and evening["paused"] is False
+    ny = ZoneInfo("America/New_York")
+    expected = next_local(time(20, 0), ny)
+    if expected <= datetime.now(timezone.utc):
+        expected = next_local(time(20, 0), ny, expected.replace(hour=21))
+    assert datetime.fromisoformat(evening["next_run"]) == expected
+    assert evening["next_run"].endswith(expected.strftime("%z")[:3] + ":" + expected.strftime("%z")[3:])
+    weekend = datetime.fromisoformat(rolling["next_run"])
+    assert weekend.strftime("%a %H:%M") in ("Sat 07:15", "Sun 07:15")
+    assert weekend.utcoffset() == weekend.astimezone(ZoneInfo("Europe/Berlin")).utcoffset()
+
+
+def test_bad_input_is_refused_and_changes_nothing():
+    vc("schedule", "add", "evening-back-relief", "--daily", "20:00", "--tz", "UTC")
+    before = listing()
+    cases = [
+        (["schedule", "add", "no-such-routine", "--daily", "20:00"], "Known routines: "),
+        (["schedule", "add", "evening-back-relief", "--daily", "8pm"], "HH:MM"),
+        (["schedule", "add", "evening-back-relief", "--daily", "20:00", "--tz", "Mars/Olympus"], "unknown time zone"),
+        (["schedule", "add", "evening-back-relief", "--daily", "20:00", "--days", "someday"], "not a day"),
+        (["schedule", "ice", "--every", "30m", "--for", "4h"], "at most about once an hour"),
+        (["schedule", "ice", "--every", "60m", "--for", "4h", "--minutes", "30"], "10 to 20 minutes"),
+        (["schedule", "roll", "--every", "2h", "--for", "6h", "--region", "lower back"], "lower spine"),
+        (["schedule", "remove", "session-000000"], "no schedule entry"),
+    ]
+    for args, message in cases:
+        proc = vc(*args, check=False)
+        assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
+        assert message in proc.stderr and "Traceback" not in proc.stderr, (args, proc.stderr)
+    assert listing() == before
+
+
+def test_overlapping_ice_plans_are_refused():
+    vc("schedule", "ice", "--every", "60m", "--for", "3h", "--start", "10:00", "--tz", "UTC")
+    before = listing()
+    proc = vc("schedule", "ice", "--every", "60m", "--for", "2h", "--start", "11:30", "--tz", "UTC", check=False)
+    assert proc.returncode == 2 and "overlaps an existing ice plan" in proc.stderr
+    assert listing() == before
+    (plan,) = before
+    assert plan["kind"] == "ice" and plan["region"] == "lower back" and plan["minutes"] == 10
+    assert datetime.fromisoformat(plan["next_run"]).strftime("%H:%M") == "10:00"
+
+
+def test_pause_resume_remove():
+    vc("schedule", "add", "evening-back-relief", "--daily", "21:00")
+    (entry,) = listing()
+    vc("schedule", "pause", entry["id"])
+    (paused,) = listing()
+    assert paused["paused"] is True and paused["next_run"] is None
+    vc("schedule", "resume", entry["id"])
+    assert listing() == [entry]
+    assert "removed" in vc("schedule", "remove", entry["id"]).stdout
+    assert listing() == []
+    assert "no schedule entries" in vc("schedule", "list").stdout

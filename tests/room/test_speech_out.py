@@ -1,0 +1,188 @@
+"""Speech out in the virtual room: what voice-coach plays is recorded back from the room's microphone."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+from roomkit import RoomRecorder, rms_db, segments, window_db
+
+from voice_coach.audio import resample
+from voice_coach.errors import DeviceError
+from voice_coach.settings import SpeechSettings
+from voice_coach.speech import FINISHED, STARTED, STOPPED, Speaker, render
+
+pytestmark = pytest.mark.room
+
+SENTENCE = "Roll slowly up to your shoulders"
+LONG = ("Lie on your back with the roller under your upper back and your hands behind your head "
+        "then lift your hips and roll slowly down toward the middle of your back and up again "
+        "keeping your core gently braced and your breathing slow and even all the way through")
+
+
+def _expected(text: str, settings: SpeechSettings, rate: int = 16000) -> np.ndarray:
+    """What the room should hear: the rendered speech at the settings' volume, at the mic's rate."""
+    x, sr = render(text, settings)
+    return resample(x, sr, rate).astype(np.float32) / 32768.0 * settings.volume
+
+
+def _match(recording: np.ndarray, clip: np.ndarray) -> tuple[int, float]:
+    """(offset, normalised cross-correlation) of ``clip``'s best match in ``recording``."""
+    n = recording.size + clip.size
+    size = 1 << (n - 1).bit_length()
+    corr = np.fft.irfft(np.fft.rfft(recording, size) * np.conj(np.fft.rfft(clip, size)), size)
+    corr = corr[: recording.size - clip.size + 1]
+    off = int(np.argmax(corr))
+    seg = recording[off : off + clip.size]
+    denom = float(np.linalg.norm(seg) * np.linalg.norm(clip)) or 1.0
+    return off, float(corr[off]) / denom
+
+
+class Events:
+    def __init__(self):
+        self.items = []
+        self.cv = threading.Condition()
+
+    def __call__(self, ev):
+        with self.cv:
+            self.items.append(ev)
+            self.cv.notify_all()
+
+    def wait(self, key, kind, timeout=20.0):
+        with self.cv:
+            ok = self.cv.wait_for(lambda: any(e.key == key and e.kind == kind for e in self.items), timeout)
+        assert ok, f"no {kind} event for {key} within {timeout} s; got {self.items}"
+        return next(e for e in self.items if e.key == key and e.kind == kind)
+
+
+def test_say_command_puts_the_sentence_into_the_room(room):
+    settings = SpeechSettings()
+    expected = _expected(SENTENCE, settings)
+    with RoomRecorder() as rec:
+        t0 = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "voice_coach", "say", SENTENCE],
+                              capture_output=True, text=True, timeout=60)
+        t_exit = time.monotonic()
+        time.sleep(0.3)
+    assert proc.returncode == 0, proc.stderr
+    audio = rec.audio[rec.sample_at(t0):]
+    sounds = segments(audio, rec.rate, threshold_db=-45)
+    assert len(sounds) == 1, f"expected one utterance in the room, heard {sounds}"
+    start, end = sounds[0]
+    heard, want = (end - start) / rec.rate, np.count_nonzero(window_db(expected, rec.rate) > -45) * 0.01
+    assert abs(heard - want) < 0.15, f"heard {heard:.2f} s of speech, expected about {want:.2f} s"
+    level, want_level = rms_db(audio[start:end]), rms_db(expected[np.abs(expected) > 0][:])
+    off, score = _match(audio, expected)
+    assert score > 0.9, f"the room does not carry the rendered sentence (correlation {score:.2f})"
+    assert abs(rms_db(audio[off : off + expected.size]) - rms_db(expected)) < 1.5, (level, want_level)
+    # the command exits only after the speech really ended
+    assert rec.time_of_sample(rec.sample_at(t0) + end) <= t_exit + 0.02
+
+
+def test_speaker_reports_started_and_finished_around_the_real_sound(room):
+    events = Events()
+    with RoomRecorder() as rec, Speaker(SpeechSettings(), on_event=events) as speaker:
+        key = speaker.say(SENTENCE)
+        started = events.wait(key, STARTED)
+        time.sleep(0.4)
+        assert speaker.speaking
+        assert speaker.level_db() > -40, "level_db() should show the coach speaking"
+        finished = events.wait(key, FINISHED)
+        assert not speaker.speaking and speaker.level_db() == -120.0
+        time.sleep(0.3)
+    audio = rec.audio
+    sounds = segments(audio, rec.rate, threshold_db=-50, min_gap_ms=400)
+    assert len(sounds) == 1, sounds
+    first, last = rec.time_of_sample(sounds[0][0]), rec.time_of_sample(sounds[0][1])
+    # "finished" must never come before the last sample was in the room (the listener gates on it)
+    assert finished.at >= last - 0.005, f"finished {1000 * (last - finished.at):.0f} ms before the sound ended"
+    assert finished.at - last < 0.25, "finished came far too late"
+    assert abs(first - started.at) < 0.1, f"started {1000 * (first - started.at):.0f} ms off the sound"
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_stop_mid_utterance_silences_the_room_within_50_ms(room, attempt):
+    settings = SpeechSettings()
+    render(LONG, settings)  # cached, so the timing is about playback only
+    events = Events()
+    with RoomRecorder() as rec, Speaker(settings, on_event=events) as speaker:
+        key = speaker.say(LONG)
+        events.wait(key, STARTED)
+        time.sleep(1.2 + 0.37 * attempt)
+        loud_before = speaker.level_db()
+        t_stop = time.monotonic()
+        stopper = threading.Thread(target=speaker.stop)  # stop() from another thread
+        stopper.start()
+        stopper.join()
+        events.wait(key, STOPPED, timeout=1.0)
+        assert not speaker.speaking
+        time.sleep(0.6)
+        after = speaker.say("Okay")  # the next utterance still plays
+        events.wait(after, FINISHED)
+    audio = rec.audio
+    i_stop = rec.sample_at(t_stop)
+    before = window_db(audio[i_stop - int(0.3 * rec.rate) : i_stop], rec.rate)
+    assert before.max() > -40, f"nothing was playing before the stop (level {loud_before:.0f} dB)"
+    i_okay = rec.sample_at(events.wait(after, STARTED).at) - int(0.05 * rec.rate)
+    tail = window_db(audio[i_stop:i_okay], rec.rate, window_ms=5)
+    assert tail.size > 100, "too little recorded after the stop"
+    loud = np.flatnonzero(tail > -50)
+    silent_after = 0.0 if loud.size == 0 else (loud[-1] + 1) * 0.005
+    silent_at = rec.time_of_sample(i_stop + int(silent_after * rec.rate))
+    assert silent_at - t_stop < 0.050, f"the room went silent {1000 * (silent_at - t_stop):.0f} ms after stop()"
+
+
+def test_back_to_back_utterances_play_in_order_with_none_dropped(room):
+    settings = SpeechSettings()
+    texts = ["First, sit up straight.", "Second, place the ice pack.", "Third, breathe out slowly.",
+             "Fourth, rest for a moment."]
+    events = Events()
+    with RoomRecorder() as rec, Speaker(settings, on_event=events) as speaker:
+        keys = [speaker.say(t) for t in texts[:2]]
+        keys.append(speaker.chime("step"))
+        keys += [speaker.say(t) for t in texts[2:]]
+        assert speaker.wait_idle(30)
+        time.sleep(0.2)
+    kinds = [(e.key, e.kind) for e in events.items]
+    assert kinds == [(k, kind) for k in keys for kind in (STARTED, FINISHED)], kinds
+    audio = rec.audio
+    offsets = []
+    for text in texts:
+        off, score = _match(audio, _expected(text, settings))
+        assert score > 0.9, f"'{text}' was not heard in the room (correlation {score:.2f})"
+        offsets.append(off)
+    assert offsets == sorted(offsets), f"played out of order: {offsets}"
+    starts = [e.at for e in events.items if e.kind == STARTED]
+    finishes = [e.at for e in events.items if e.kind == FINISHED]
+    assert all(f <= s for f, s in zip(finishes, starts[1:])), "utterances overlapped"
+
+
+def test_a_missing_output_device_is_a_clear_error(room):
+    with pytest.raises(DeviceError, match="no output device found matching 'nonexistent'.*voice-coach devices"):
+        Speaker(SpeechSettings(), device="nonexistent")
+    proc = subprocess.run([sys.executable, "-m", "voice_coach", "say", "Hello", "--output-device", "nonexistent"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 3
+    assert "no output device found matching 'nonexistent'" in proc.stderr
+    assert "'default'" in proc.stderr, "the message should name the devices that exist"
+    assert "Traceback" not in proc.stderr
+
+
+def test_volume_changes_the_level_in_the_room(room):
+    settings = SpeechSettings(volume=1.0)
+    render(SENTENCE, settings)
+    events = Events()
+    levels = []
+    with Speaker(settings, on_event=events) as speaker:
+        for step in (0, -5):
+            assert speaker.adjust_volume(step) == (1.0 if step == 0 else 0.5)
+            with RoomRecorder() as rec:
+                events.wait(speaker.say(SENTENCE, key=f"v{step}"), FINISHED)
+                time.sleep(0.1)
+            x = rec.audio
+            levels.append(rms_db(x[np.abs(x) > 1e-4]))
+    assert levels[0] - levels[1] == pytest.approx(20 * np.log10(2), abs=1.0), levels

@@ -1,0 +1,94 @@
+"""The VAD segmenter and the phrase interpreter, on real synthesized speech and real noise."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voice_coach.hearing.interpret import capitalised_prompt, interpret
+from voice_coach.hearing.segmenter import End, Segmenter, SegmenterConfig
+from voice_coach.session.commands import Command
+from voice_coach.vocabulary import vocabulary
+
+ROOT = Path(__file__).resolve().parents[2]
+spec = importlib.util.spec_from_file_location("make_corpus", ROOT / "scripts" / "make_corpus.py")
+corpus = importlib.util.module_from_spec(spec)
+sys.modules["make_corpus"] = corpus
+spec.loader.exec_module(corpus)
+
+
+def _pcm(x: np.ndarray) -> bytes:
+    return (np.clip(x, -1, 1) * 32767).astype(np.int16).tobytes()
+
+
+def _ends(seg: Segmenter, pcm: bytes) -> list[End]:
+    out = []
+    for i in range(0, len(pcm), 3200):
+        out += [e for e in seg.feed(pcm[i : i + 3200]) if isinstance(e, End)]
+    return out + [e for e in seg.flush() if isinstance(e, End)]
+
+
+@pytest.fixture(scope="module")
+def word(tmp_path_factory):
+    return corpus.synth("pause", "en-us", 170, tmp_path_factory.mktemp("s"))
+
+
+def test_one_word_in_a_noise_floor_is_one_utterance_at_the_right_time(word):
+    rng = np.random.default_rng(3)
+    audio, start, end = corpus.place(word, "clean", None, rng)
+    ends = _ends(Segmenter(), _pcm(audio))
+    assert [e.rejected for e in ends] == [""]
+    assert abs(ends[0].start - start) < 0.15 and abs(ends[0].end - end) < 0.2
+
+
+@pytest.mark.parametrize("kind", ["pink", "hum"])
+def test_word_in_steady_noise_at_10_db_closes_promptly(word, kind):
+    rng = np.random.default_rng(4)
+    audio, start, end = corpus.place(word, kind, 10, rng, lead=3.0, tail=3.0)
+    ends = _ends(Segmenter(), _pcm(audio))
+    good = [e for e in ends if not e.rejected]
+    assert len(good) == 1, ends
+    assert good[0].end - end < 0.3  # the endpoint closed although the noise goes on
+
+
+def test_a_motor_switched_on_is_absorbed_and_a_later_word_is_still_heard(word):
+    """Loud noise starting suddenly opens an 'utterance' that must end: the floor adapts."""
+    rng = np.random.default_rng(5)
+    quiet = rng.standard_normal(16000) * 1e-3
+    motor = corpus.noise("hum", 16000 * 8, rng) * 0.05
+    speech, _, _ = corpus.place(word, "clean", None, rng)
+    after = speech * 1.0 + corpus.noise("hum", len(speech), rng) * 0.05 * 0.3
+    ends = _ends(Segmenter(SegmenterConfig(max_utterance_s=3.0)), _pcm(np.concatenate([quiet, motor, after])))
+    assert all(e.rejected for e in ends if e.end < 9.0)  # the motor alone never counts as speech
+    assert any(not e.rejected and e.start > 9.0 for e in ends), ends
+
+
+def test_long_speech_is_rejected_as_too_long(tmp_path):
+    long = corpus.synth("Lie on your back and place the roller under your upper back, then breathe slowly.",
+                        "en-gb", 150, tmp_path)
+    audio, _, _ = corpus.place(long, "clean", None, np.random.default_rng(6))
+    ends = _ends(Segmenter(SegmenterConfig(max_utterance_s=2.0)), _pcm(audio))
+    assert ends and any(e.rejected == "too long" for e in ends)
+    assert not [e for e in ends if not e.rejected and e.end - e.start > 2.0]
+
+
+def test_interpret_takes_exact_allowed_phrases_only():
+    en = vocabulary("en")
+    assert interpret("Next.", en, None, True) == (Command.NEXT, None)
+    assert interpret("Go on!", en, None, True) == (Command.NEXT, None)
+    assert interpret("next week", en, None, True) is None
+    assert interpret("Five.", en, None, True) == (Command.NUMBER, 5)
+    assert interpret("Five.", en, None, False) is None  # no number unless one was asked for
+    assert interpret("Next", en, frozenset({Command.YES, Command.NO}), False) is None
+    assert interpret("Yes.", en, frozenset({Command.YES, Command.NO}), False) == (Command.YES, None)
+    assert interpret("Coach, pause.", en, None, True, "coach") == (Command.PAUSE, None)
+    assert interpret("Pause.", en, None, True, "coach") is None
+
+
+def test_whisper_prompt_has_the_measured_capitalised_comma_form():
+    p = capitalised_prompt(["next", "go on", "pause", "zero", "one"])
+    assert p == "Next, Go on, Pause, Zero, One."

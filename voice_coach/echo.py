@@ -1,0 +1,138 @@
+"""Telling the person's voice from the coach's own, without echo cancellation hardware.
+
+The coach's voice reaches the microphone. :class:`EchoMonitor` learns how loud it arrives (the
+coupling between speaker and microphone, from moments when only the coach is talking) and so knows,
+block by block, the level its own echo can explain. Audio no louder than that is hidden from the
+recognizer while the coach speaks, so the coach never hears itself; a voice clearly louder than the
+echo is *talk-over*: the coach falls silent at once (barge-in) and the recognizer decides what was
+said. :class:`CommandGate` then decides, per recognized utterance, whether to act on it now, after
+the coach's sentence, or not at all.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from voice_coach.session.commands import SAFE_WHILE_SPEAKING, Command
+
+SILENT_DB = -120.0
+
+
+@dataclass(frozen=True)
+class EchoSettings:
+    margin_db: float = 6.0  # how much louder than the coach's own echo a voice must be
+    talkover_s: float = 0.12  # that long above the echo while the coach speaks = barge-in
+    floor_db: float = -50.0  # quieter than this is never talk-over
+    window_s: float = 0.25  # the echo of one moment arrives within this time (device latencies)
+    initial_coupling_db: float = 0.0  # assume the worst (speaker as loud as at its output) until measured
+    noise_db: float = -65.0  # level of the comfort noise that replaces hidden echo
+
+
+class EchoMonitor:
+    """Fed one block of microphone audio at a time (from the listener's thread).
+
+    ``speaker_level`` returns the level (dBFS) of what the coach is playing right now;
+    ``on_talkover`` is called (from the listener's thread) when a voice rises above the echo
+    while the coach speaks.
+    """
+
+    def __init__(self, speaker_level: Callable[[], float], on_talkover: Callable[[], None] | None = None,
+                 settings: EchoSettings = EchoSettings()):
+        self.speaker_level = speaker_level
+        self.on_talkover = on_talkover
+        self.s = settings
+        self.coupling_db = settings.initial_coupling_db
+        self._measured: collections.deque[float] = collections.deque(maxlen=300)  # ~9 s of coach speech
+        self._history: collections.deque[tuple[float, float]] = collections.deque(maxlen=400)  # (t, echo limit)
+        self._spoken: collections.deque[tuple[float, float]] = collections.deque(maxlen=64)  # (t, speaker dB)
+        self._loud_since: float | None = None
+        self._fired = False
+        self._lock = threading.Lock()
+        self._rng = np.random.default_rng(7)
+        self.talkovers = 0
+
+    def _envelope(self, t: float) -> float:
+        """The loudest the coach played within the echo's travel time before ``t``."""
+        recent = [db for ts, db in self._spoken if t - self.s.window_s <= ts <= t]
+        return max(recent) if recent else SILENT_DB
+
+    def echo_limit(self, t: float) -> float:
+        """The loudest level the coach's own voice can reach at the microphone around ``t``."""
+        env = self._envelope(t)
+        if env <= SILENT_DB + 1:
+            return SILENT_DB
+        return env + self.coupling_db + self.s.margin_db
+
+    def block(self, t: float, samples: np.ndarray, mic_db: float) -> np.ndarray:
+        """Look at one block; returns it, or comfort noise where only the coach's echo is in it."""
+        spk = self.speaker_level()
+        with self._lock:
+            self._spoken.append((t, spk))
+            limit = self.echo_limit(t)
+            self._history.append((t, limit))
+            speaking = limit > SILENT_DB
+            if not speaking:
+                self._loud_since, self._fired = None, False
+                return samples
+            loud = mic_db > limit and mic_db > self.s.floor_db
+            if not loud:
+                # only the coach: learn how loud its echo arrives, as a high percentile of
+                # (microphone - what was played), so quiet gaps between words do not pull it down
+                env = self._envelope(t)
+                if env > -50:
+                    self._measured.append(mic_db - env)
+                    if len(self._measured) >= 30:
+                        self.coupling_db = min(10.0, float(np.percentile(self._measured, 95)))
+                self._loud_since = None
+                noise = self._rng.normal(0.0, 32768 * 10 ** (self.s.noise_db / 20), samples.shape)
+                return noise.astype(samples.dtype)
+            if self._loud_since is None:
+                self._loud_since = t
+            fire = not self._fired and t - self._loud_since >= self.s.talkover_s
+            if fire:
+                self._fired = True
+                self.talkovers += 1
+        if fire and self.on_talkover:
+            self.on_talkover()
+        return samples
+
+    def explained_by_echo(self, start: float, end: float, level_db: float) -> bool:
+        """True when an utterance heard between ``start`` and ``end`` is no louder than the echo then."""
+        with self._lock:
+            limits = [lim for ts, lim in self._history if start - 0.05 <= ts <= end + 0.05]
+        return bool(limits) and level_db <= max(limits)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: str  # act | defer | drop | sorry
+    why: str = ""
+
+
+class CommandGate:
+    """Decides what to do with one recognized utterance, given whether the coach was speaking.
+
+    While the coach speaks (or just stopped: its echo still rings), only a command louder than
+    its echo counts; pause and stop are acted on at once, anything else after the sentence.
+    Numbers count only when a rating was asked for.
+    """
+
+    def __init__(self, tail_s: float = 0.3):
+        self.tail_s = tail_s
+
+    def decide(self, command: Command | None, *, during_speech: bool, louder_than_echo: bool,
+               numbers_expected: bool) -> Verdict:
+        if during_speech and not louder_than_echo:
+            return Verdict("drop", "no louder than the coach's own voice")
+        if command is None:
+            return Verdict("drop" if during_speech else "sorry", "not understood")
+        if command is Command.NUMBER and not numbers_expected:
+            return Verdict("drop", "a number, but none was asked for")
+        if during_speech and command not in SAFE_WHILE_SPEAKING:
+            return Verdict("defer", "said while the coach was speaking")
+        return Verdict("act")

@@ -1,0 +1,209 @@
+"""The hands-free runner: the speaker and the microphone as engine events.
+
+It adds to :class:`~voice_coach.runner.Runner` what only a voice session has:
+- the speaker's real playback events become ``SpeechDone`` (timers gate on these, never on an
+  estimate of how long speech takes);
+- recognized utterances pass the :class:`~voice_coach.echo.CommandGate` (the coach must not obey
+  its own voice) before they become commands;
+- talk-over: the echo monitor has already silenced the coach; if what was said turns out to be no
+  command, the cut sentence is said again, so a cough costs a repeat, never a lost instruction;
+- the microphone's coming and going pauses the session and says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from dataclasses import dataclass
+
+from voice_coach.echo import CommandGate, EchoMonitor
+from voice_coach.factory import MicStatus
+from voice_coach.hearing.types import Heard
+from voice_coach.runner import Runner, SilentVoice
+from voice_coach.session import actions as act
+from voice_coach.session import events as ev
+from voice_coach.session.commands import Command
+from voice_coach.speech import ERROR, FINISHED, STARTED, STOPPED, PlaybackEvent
+
+log = logging.getLogger(__name__)
+
+VERDICT_WAIT_S = 2.5  # after a talk-over, how long to wait for the recognizer before saying it again
+ECHO_TAIL_S = 0.3  # the coach's voice still rings this long after playback ends
+
+
+@dataclass(frozen=True)
+class TalkOver:
+    """A voice rose above the coach's echo while it spoke; the speaker has been stopped."""
+
+    at: float  # time.monotonic()
+
+
+class SpeakerVoice:
+    """The runner's Voice over a real Speaker; playback events arrive through the inbox."""
+
+    def __init__(self, speaker):
+        self.speaker = speaker
+        self.texts: dict[str, str] = {}  # key -> text, to say a cut sentence again
+        self.stopping = False  # the runner itself asked for silence
+
+    def say(self, text: str, key: str) -> None:
+        self.texts[key] = text
+        self.speaker.say(text, key)
+
+    def chime(self, kind: str) -> None:
+        self.speaker.chime(kind)
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.speaker.stop()
+
+    def adjust(self, rate: int, volume: int) -> None:
+        if rate:
+            self.speaker.adjust_rate(rate)
+        if volume:
+            self.speaker.adjust_volume(volume)
+
+    def close(self) -> None:
+        self.speaker.close()
+
+
+class VoiceRunner(Runner):
+    def __init__(self, engine, io, *, printer, time_scale: float = 1.0, recorder=None, on_action=None,
+                 gate: CommandGate | None = None):
+        self.io = io
+        self.speaker_voice = SpeakerVoice(io.speaker)
+        super().__init__(engine, self.speaker_voice, io.inbox, printer=printer, time_scale=time_scale,
+                         recorder=recorder, on_action=on_action)
+        self.end_on_input_closed = False
+        self.gate = gate or CommandGate()
+        self.echo: EchoMonitor | None = io.echo
+        self.playing_since: float | None = None
+        self.last_played_end = 0.0
+        self.talkover_at: float | None = None
+        self.held: list[str] = []  # keys cut by a talk-over, to say again or release
+        self.deferred: list[ev.Event] = []  # commands heard during a sentence, for after it
+        self.expected: tuple | None = None
+        self.latencies: list[float] = []  # end of speech -> command handed to the engine (s)
+
+    # ----- timing ---------------------------------------------------------------------------------
+
+    def _wait_seconds(self) -> float | None:
+        wait = super()._wait_seconds()
+        if self.talkover_at is not None:
+            left = max(0.0, self.talkover_at + VERDICT_WAIT_S - time.monotonic())
+            wait = left if wait is None else min(wait, left)
+        return wait
+
+    def _next_events(self) -> list[ev.Event]:
+        events = super()._next_events()
+        if self.talkover_at is not None and time.monotonic() >= self.talkover_at + VERDICT_WAIT_S:
+            log.info("talk-over without a command: saying the cut sentence again")
+            self._say_again()
+        return events
+
+    # ----- inbox items --------------------------------------------------------------------------
+
+    def translate(self, item) -> list[ev.Event]:
+        if isinstance(item, PlaybackEvent):
+            return self._playback(item)
+        if isinstance(item, Heard):
+            return self._heard(item)
+        if isinstance(item, TalkOver):
+            self.talkover_at = item.at
+            self.speaker_voice.stopping = False
+            self.printer.notice("heard a voice over the coach: stopped speaking", self.now())
+            return []
+        if isinstance(item, MicStatus):
+            self.printer.notice(f"microphone {item.state}: {item.message}".rstrip(": "), self.now())
+            return [ev.MicrophoneLost(item.message) if item.state == "lost" else ev.MicrophoneBack()]
+        return super().translate(item)
+
+    def _playback(self, e: PlaybackEvent) -> list[ev.Event]:
+        if e.kind == STARTED:
+            self.playing_since = e.at
+            return []
+        self.last_played_end = e.at
+        self.playing_since = None
+        if e.kind == ERROR and e.detail:
+            log.warning("the speaker failed: %s", e.detail)
+            self.printer.notice(f"the speaker failed ({e.detail}); going on in text", self.now())
+            self.voice = SilentVoice(self.inbox)
+        if not e.key.startswith("u"):  # a chime, not one of the engine's utterances
+            return []
+        if e.kind == STOPPED and self.talkover_at is not None and not self.speaker_voice.stopping:
+            self.held.append(e.key)  # cut by a talk-over: wait for the verdict
+            return []
+        events: list[ev.Event] = [ev.SpeechDone(e.key)]
+        if not self.io.speaker.speaking and self.deferred:
+            events += self.deferred
+            self.deferred = []
+        return events
+
+    def _heard(self, h: Heard) -> list[ev.Event]:
+        started = (h.ended_at or time.monotonic()) - max(0.0, h.end - h.start)
+        during = (self.io.speaker.speaking or self.playing_since is not None
+                  or started < self.last_played_end + ECHO_TAIL_S)
+        if self.talkover_at is not None:
+            during = False  # the coach fell silent for this voice: hear it as if it had been quiet
+        louder = True
+        if self.echo is not None and h.ended_at is not None:
+            louder = not self.echo.explained_by_echo(started, h.ended_at, h.level_db)
+        numbers = self.engine.expects()[1]
+        verdict = self.gate.decide(h.command, during_speech=during, louder_than_echo=louder,
+                                   numbers_expected=numbers)
+        log.info("heard %r (%s): %s%s", h.text, h.command and h.command.value, verdict.action,
+                 f" ({verdict.why})" if verdict.why else "")
+        if verdict.action == "drop":
+            if self.talkover_at is not None:
+                self._say_again()
+            return []
+        if h.ended_at is not None:
+            self.latencies.append(time.monotonic() - h.ended_at)
+        if verdict.action == "sorry":
+            if self.talkover_at is not None:
+                self._say_again()
+            return [ev.NotUnderstood()]
+        event = ev.Heard(h.command, h.number)
+        if verdict.action == "defer":
+            self.deferred.append(event)
+            return []
+        self.io.speaker.chime("command")
+        if self.talkover_at is not None:
+            return self._verdict(event)
+        return [event]
+
+    def _verdict(self, event: ev.Heard) -> list[ev.Event]:
+        """A command ended a talk-over. Pause and stop keep the silence; others hear the rest first."""
+        held = [ev.SpeechDone(k) for k in self.held]
+        self.talkover_at = None
+        self.held = []
+        if event.command in (Command.PAUSE, Command.STOP):
+            return [event] + held
+        for e in held:
+            self.speaker_voice.say(self.speaker_voice.texts.get(e.key, ""), e.key)
+        return [event]
+
+    def _say_again(self) -> None:
+        for key in self.held:
+            self.speaker_voice.say(self.speaker_voice.texts.get(key, ""), key)
+        self.held = []
+        self.talkover_at = None
+
+    # ----- after each batch of actions, tell the recognizer what makes sense now ----------------
+
+    def _perform(self, actions: list[act.Action]) -> None:
+        super()._perform(actions)
+        expected = self.engine.expects()
+        if self.io.listener is not None and expected != self.expected:
+            self.expected = expected
+            self.io.listener.set_allowed(*expected)
+
+
+def drain(inbox: queue.Queue) -> None:
+    """Forget whatever is waiting in ``inbox`` (e.g. what was heard before a session starts)."""
+    while True:
+        try:
+            inbox.get_nowait()
+        except queue.Empty:
+            return
