@@ -207,6 +207,9 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=20, help="one-off jobs for the accuracy run")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         for var, sub in (("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache")):

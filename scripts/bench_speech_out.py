@@ -80,7 +80,10 @@ def main() -> int:
         i0 = rec.sample_at(t)
         db = window_db(rec.audio[i0:], rec.rate, 5)
         loud = np.flatnonzero(db > threshold)
-        return rec.time_of_sample(i0 + int(loud[0]) * rec.rate // 200) - t if loud.size else float("nan")
+        if not loud.size:
+            return float("nan")
+        # the end of the first loud 5 ms window: an upper bound of the onset, never below 0
+        return max(0.0, rec.time_of_sample(i0 + (int(loud[0]) + 1) * rec.rate // 200) - t)
 
     results: dict[str, list[float]] = {k: [] for k in ("cached", "uncached", "started_c", "started_u", "stop")}
     synth.resolve_voice(settings.voice)  # engine start-up is a once-per-process cost, not per prompt

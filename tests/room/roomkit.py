@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 SILENT_DB = -120.0
+ROOM_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "virtual-room"
 
 
 def rms_db(x: np.ndarray) -> float:

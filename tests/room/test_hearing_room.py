@@ -58,7 +58,7 @@ def test_commands_spoken_in_the_room_are_heard(room, recognizer, tmp_path):
     with listener:
         time.sleep(0.5)
         played_end = []
-        for i, (text, voice) in enumerate([("next", "en-us"), ("pause", "en-gb+f3"), ("repeat", "flite:slt")]):
+        for i, (text, voice) in enumerate([("next", "en-us"), ("stop", "en-gb+f3"), ("repeat", "flite:slt")]):
             speak(text, voice, tmp_path, i)
             played_end.append(time.monotonic())
             time.sleep(0.9)
@@ -67,7 +67,7 @@ def test_commands_spoken_in_the_room_are_heard(room, recognizer, tmp_path):
             time.sleep(0.05)
         level = listener.level_db()
     assert ("listening", ) == c.status[0][:1], c.status
-    assert [h.command for h in c.heard] == [Command.NEXT, Command.PAUSE, Command.REPEAT], c.heard
+    assert [h.command for h in c.heard] == [Command.NEXT, Command.STOP, Command.REPEAT], c.heard
     for h, arrived, end in zip(c.heard, c.arrived, played_end):
         assert h.ended_at is not None and h.ended_at <= arrived
         assert arrived - h.ended_at < 1.5  # end-of-speech to command (bench has the real numbers)

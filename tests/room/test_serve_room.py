@@ -82,7 +82,7 @@ def test_serve_announces_hears_start_runs_and_records(tmp_path):
     routines_dir.mkdir(parents=True, exist_ok=True)
     (routines_dir / "serve-room-test.toml").write_text(ROUTINE)
     paths.settings_file().parent.mkdir(parents=True, exist_ok=True)
-    paths.settings_file().write_text("[session]\nask_pain = false\n[hearing]\nengine = \"vosk\"\n")
+    paths.settings_file().write_text("[session]\nask_pain = false\n")
 
     with ScheduleBook() as book:  # the same store serve reads
         book.add_once("serve-room-test", datetime.now(timezone.utc) + timedelta(seconds=6), zone=ZoneInfo("UTC"))

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
 import numpy as np
 import pytest
+from roomkit import ROOM_SCRIPT as SCRIPT
 from roomkit import RoomRecorder, rms_db, segments, window_db
 
 from voice_coach.audio import resample
@@ -186,3 +190,55 @@ def test_volume_changes_the_level_in_the_room(room):
             x = rec.audio
             levels.append(rms_db(x[np.abs(x) > 1e-4]))
     assert levels[0] - levels[1] == pytest.approx(20 * np.log10(2), abs=1.0), levels
+
+
+def test_losing_the_device_mid_utterance_is_a_clear_error_not_a_hang(room):
+    """A second, private room is started and killed while `say` plays into it (a USB speaker pulled)."""
+    folder = tempfile.mkdtemp(prefix="vc-lost-", dir="/tmp")  # short: a socket path has a size limit
+    env = {**os.environ, "VOICE_COACH_ROOM_DIR": folder, "PULSE_SERVER": f"unix:{folder}/native",
+           "PULSE_CLIENTCONFIG": f"{folder}/client.conf"}
+    try:
+        subprocess.run([str(SCRIPT), "start"], env=env, check=True, capture_output=True, timeout=60)
+        proc = subprocess.Popen([sys.executable, "-m", "voice_coach", "say", LONG], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        assert proc.poll() is None, "say ended before the device was pulled"
+        subprocess.run([str(SCRIPT), "stop"], env=env, check=True, capture_output=True, timeout=30)
+        t_lost = time.monotonic()
+        _, err = proc.communicate(timeout=10)
+        assert time.monotonic() - t_lost < 5
+        assert proc.returncode == 3, err
+        assert "output device" in err and "unplugged" in err and "Traceback" not in err
+    finally:
+        subprocess.run([str(SCRIPT), "stop"], env=env, capture_output=True, timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_rate_commands_prepare_and_close_leave_nothing_behind(room):
+    from voice_coach.speech.render import is_cached
+
+    settings = SpeechSettings(rate=165)
+    events = Events()
+    texts = ["Place the ice pack on your lower back.", "Keep it there for fifteen minutes."]
+    speaker = Speaker(settings, on_event=events)
+    try:
+        speaker.prepare(texts)
+        deadline = time.monotonic() + 10
+        while not all(is_cached(t, settings) for t in texts) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert all(is_cached(t, settings) for t in texts), "prepare() did not fill the cache"
+        durations = []
+        for step in (0, -3):  # 165 wpm, then 105 wpm
+            speaker.adjust_rate(step)
+            key = speaker.say(texts[0], key=f"rate{step}")
+            durations.append(events.wait(key, FINISHED).at - events.wait(key, STARTED).at)
+        assert speaker.words_per_minute == 105
+        assert durations[1] > 1.3 * durations[0], durations
+        assert speaker.adjust_rate(+100) == 320 and speaker.adjust_volume(-100) == 0.1
+    finally:
+        speaker.close()
+    speaker.close()  # idempotent
+    left = [t.name for t in threading.enumerate() if t.name.startswith("voice-coach")]
+    assert left == [], f"threads left behind: {left}"
+    with pytest.raises(RuntimeError):
+        speaker.say("closed")

@@ -92,3 +92,13 @@ def test_interpret_takes_exact_allowed_phrases_only():
 def test_whisper_prompt_has_the_measured_capitalised_comma_form():
     p = capitalised_prompt(["next", "go on", "pause", "zero", "one"])
     assert p == "Next, Go on, Pause, Zero, One."
+
+
+@pytest.mark.parametrize("gap, second", [(0.25, "run-on"), (1.0, "")])
+def test_speech_right_after_other_speech_is_part_of_a_sentence(word, gap, second):
+    rng = np.random.default_rng(8)
+    floor = lambda s: rng.standard_normal(int(16000 * s)) * 1e-3  # noqa: E731
+    scaled = word / np.sqrt(np.mean(word ** 2)) * 0.05
+    audio = np.concatenate([floor(0.7), scaled, floor(gap), scaled, floor(0.8)])
+    ends = _ends(Segmenter(), _pcm(audio))
+    assert [e.rejected for e in ends] == ["", second]

@@ -261,6 +261,7 @@ def test_missed_while_off_beyond_grace_is_not_run_but_recorded_once(env):
 
 def test_a_change_from_another_process_is_seen_on_reload(env):
     env.start()  # empty store: the scheduler sleeps until told otherwise
+    time.sleep(0.5)  # let its first look at the (empty) store finish
     with ScheduleBook(env.db) as cli:
         cli.add_snooze({"kind": "session", "routine": "evening-back-relief", "tz": "UTC"},
                        datetime.now(timezone.utc) + timedelta(seconds=0.2), 0)

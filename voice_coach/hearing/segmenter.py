@@ -36,6 +36,7 @@ class SegmenterConfig:
     max_utterance_s: float = 3.0  # longer speech is not a command: ignored until silence
     floor_rise_s: float = 2.0  # time constant of the floor rising towards louder background
     min_level_db: float = -65.0  # never treat anything quieter than this as speech
+    run_on_gap_s: float = 0.45  # speech starting sooner after other speech is part of a sentence
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,8 @@ class Segmenter:
         self._silent_run = 0
         self._speech_frames = 0
         self._energy: list[float] = []
+        self._prev_speech_end = -10.0  # end of any earlier speech (utterances, ignored speech)
+        self._run_on = False
 
     @property
     def position(self) -> float:
@@ -133,6 +136,9 @@ class Segmenter:
         c = self.config
         if not rejected and self._speech_frames < c.min_speech_frames:
             rejected = "too short"
+        if not rejected and self._run_on:
+            rejected = "run-on"  # a piece of a longer sentence cut at a pause, not a command
+        self._prev_speech_end = self._last_speech_end
         level = 10 * math.log10(max(np.mean([10 ** (e / 10) for e in self._energy]), 1e-12)) if self._energy else -96.0
         return End(self._start, self._last_speech_end, round(level, 1), rejected)
 
@@ -160,6 +166,7 @@ class Segmenter:
                 self._last_speech_end = t0 + FRAME_S
                 self._silent_run = 0
                 self._state = "speech"
+                self._run_on = self._start - self._prev_speech_end < c.run_on_gap_s
                 self._recent.clear()
                 events.append(Begin(self._start, b"".join(f for f, _, _ in frames)))
             return
@@ -186,5 +193,7 @@ class Segmenter:
         # steady noise which opened it is absorbed and the segmenter can close.
         self._track_floor(db)
         self._silent_run = 0 if speech else self._silent_run + 1
+        if speech:
+            self._prev_speech_end = t0 + FRAME_S
         if self._silent_run * FRAME_MS >= c.hangover_ms:
             self._state = "idle"

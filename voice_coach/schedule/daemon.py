@@ -49,7 +49,8 @@ def setup_logging(verbosity: int = 0) -> None:
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbosity >= 2 else logging.INFO)
     if verbosity < 2:  # APScheduler logs every run at INFO; ours already say what happened
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        for noisy in ("apscheduler", "faster_whisper"):  # a line per run / per utterance otherwise
+            logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _stop_heard():
@@ -59,6 +60,13 @@ def _stop_heard():
     return Heard(Command.STOP, None, "(the service is stopping)", 0.0, 0.0, None, 0.0)
 
 
+def _run_session(routine, settings, io, history, *, time_scale: float = 1.0):
+    """The session runner, imported when a session starts (it pulls in the whole engine)."""
+    from voice_coach.app import run_session
+
+    return run_session(routine, settings, io, history, time_scale=time_scale)
+
+
 def serve(settings, *, config: ServeConfig = ServeConfig(), db_path: Path | None = None, verbosity: int = 0) -> int:
     """Run until SIGTERM/SIGINT. Returns the exit code."""
     setup_logging(verbosity)
@@ -66,13 +74,12 @@ def serve(settings, *, config: ServeConfig = ServeConfig(), db_path: Path | None
     from voice_coach import routines
     from voice_coach.factory import make_voice_io
     from voice_coach.history import HistoryStore
-    from voice_coach.runner import run_session
 
     io = make_voice_io(settings)
     history = HistoryStore.open()
     scheduler = make_scheduler(db_path)
     core = ServeCore(scheduler, io, settings=settings, history=history, find_routine=routines.find,
-                     run_session=run_session, config=config, stop_heard=_stop_heard)
+                     run_session=_run_session, config=config, stop_heard=_stop_heard)
     signals = {"count": 0}
 
     def on_stop(signum, _frame):
@@ -101,8 +108,8 @@ def serve(settings, *, config: ServeConfig = ServeConfig(), db_path: Path | None
     finally:
         remove_pid_file()
         scheduler.shutdown(wait=False)
-        for thing in (getattr(io, "listener", None), io, history):
-            close = getattr(thing, "close", None) or getattr(thing, "stop", None)
+        for thing in (io, history):  # VoiceIO.close stops the listener and the speaker
+            close = getattr(thing, "close", None)
             if callable(close):
                 try:
                     close()

@@ -343,6 +343,9 @@ class Speaker:
             self._level = SILENT_DB
             if state["aborted"]:
                 self._emit(item.key, STOPPED)
+            elif state["pos"] < buf.size:  # PortAudio ended the stream itself: the device went away
+                self._emit(item.key, ERROR, detail=f"output device '{self.device.name}' stopped "
+                           "mid-utterance (unplugged, or the sound server went away)")
             else:
                 self._emit(item.key, FINISHED)
         except sd.PortAudioError as exc:

