@@ -2,6 +2,7 @@
 """Recognition benchmark: accuracy, false commands, latency, RTF, idle CPU and memory per engine.
 
     scripts/bench_recognition.py [--engines whisper,vosk] [--per-condition N] [--full] [--corpus DIR]
+    scripts/bench_recognition.py --variants default,NAME,... --split dev [--snrs clean,10,5] [--corpus DIR]
 
 Generates the synthetic corpus (scripts/make_corpus.py) into a temporary folder unless --corpus
 is given, then runs each engine in its own process (so memory figures are its own) and prints a
@@ -40,16 +41,51 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def run_engine(engine: str, language: str, corpus_dir: Path) -> dict:
-    from make_corpus import load_manifest
+# Experiments (whisper only): name -> overrides of WhisperOptions ("whisper") and SegmenterConfig
+# ("segmenter") relative to the shipped defaults. Run with --variants a,b,c on a --split corpus.
+VARIANTS: dict[str, dict] = {
+    "default": {},
+}
+
+
+def build(engine: str, language: str, variant: str):
+    from dataclasses import replace
 
     from voice_coach.hearing import make_recognizer
-    from voice_coach.hearing.pcm import read_audio
     from voice_coach.settings import HearingSettings
 
-    t0 = time.perf_counter()
     rec = make_recognizer(HearingSettings(engine=engine, language=language))
+    v = VARIANTS[variant]
+    if v:
+        from voice_coach.hearing.segmenter import Segmenter
+        from voice_coach.hearing.whisper_engine import WhisperRecognizer
+
+        rec = WhisperRecognizer(rec.model_path, rec.vocab, max_utterance_s=rec.segmenter.config.max_utterance_s,
+                                options=replace(rec.options, **v.get("whisper", {})))
+        rec.segmenter = Segmenter(replace(rec.segmenter.config, **v.get("segmenter", {})))
+    return rec
+
+
+def run_engine(engine: str, language: str, corpus_dir: Path, variant: str = "default") -> dict:
+    from make_corpus import load_manifest
+
+    from voice_coach.hearing.pcm import read_audio
+
+    t0 = time.perf_counter()
+    rec = build(engine, language, variant)
     load_s = time.perf_counter() - t0
+    decode_cpu = []
+    if hasattr(rec, "transcribe"):  # CPU time of each Whisper decode (what a Pi must afford)
+        inner = rec.transcribe
+
+        def timed(pcm):
+            c = time.process_time()
+            try:
+                return inner(pcm)
+            finally:
+                decode_cpu.append(time.process_time() - c)
+
+        rec.transcribe = timed
     chunk = int(16000 * CHUNK_S) * 2
     rows, proc_total, audio_total = [], 0.0, 0.0
     for m in load_manifest(corpus_dir):
@@ -82,13 +118,46 @@ def run_engine(engine: str, language: str, corpus_dir: Path) -> dict:
         rec.accept(floor[i : i + chunk])
     idle_cpu = (time.process_time() - c0) / 60
     return dict(engine=engine, language=language, load_s=load_s, rss_mb=rss_mb(), rtf=proc_total / audio_total,
-                idle_cpu=idle_cpu, rows=rows)
+                idle_cpu=idle_cpu, rows=rows, variant=variant,
+                decode_cpu_ms=1000 * statistics.median(decode_cpu) if decode_cpu else None)
+
+
+def _ok(r: dict) -> bool:
+    return r["got"] == [(r["command"], r["number"])] or r["got"] == [[r["command"], r["number"]]]
+
+
+def _pct(v: list) -> str:
+    return f"{100 * sum(v) / len(v):.1f}%" if v else "-"
+
+
+def summary_row(res: dict) -> str:
+    """One line per experiment: right per SNR, false commands, latency, CPU per decode."""
+    rows = res["rows"]
+    cmd = [r for r in rows if r["kind"] == "command"]
+    cells = []
+    for snr in (None, 20, 10, 5):
+        v = [_ok(r) for r in cmd if r["snr"] == snr]
+        cells.append(f"{_pct(v)} ({len(v)})" if v else "-")
+    wrong = sum(1 for r in cmd if r["got"] and not _ok(r))
+    false = []
+    for kind in ("narration", "other"):
+        rs = [r for r in rows if r["kind"] == kind]
+        false.append(f"{sum(len(r['got']) for r in rs)}/{sum(r['duration'] for r in rs) / 60:.1f} min")
+    lat = sorted(r["latency"] for r in cmd if _ok(r) and r["latency"] is not None and r["latency"] == r["latency"])
+    med = f"{1000 * statistics.median(lat):.0f}" if lat else "-"
+    cpu = f"{res['decode_cpu_ms']:.0f}" if res.get("decode_cpu_ms") else "-"
+    return (f"| {res['variant']} | " + " | ".join(cells) + f" | {100 * wrong / max(1, len(cmd)):.1f}% | "
+            + " | ".join(false) + f" | {med} | {cpu} |")
+
+
+SUMMARY_HEAD = ("| variant | clean | 20 dB | 10 dB | 5 dB | wrong cmd | false: narration | false: other "
+                "| latency median ms | CPU/decode ms |\n|---|---|---|---|---|---|---|---|---|---|")
 
 
 def report(res: dict) -> str:
     rows = res["rows"]
     cmd = [r for r in rows if r["kind"] == "command"]
-    ok = lambda r: r["got"] == [(r["command"], r["number"])] or r["got"] == [[r["command"], r["number"]]]  # noqa: E731
+    ok = _ok
     by_cond = collections.defaultdict(list)
     by_word = collections.defaultdict(list)
     for r in cmd:
@@ -100,7 +169,8 @@ def report(res: dict) -> str:
     wrong_cmd = sum(1 for r in cmd if r["got"] and not ok(r))
     lat = [r["latency"] for r in cmd if ok(r) and r["latency"] is not None and r["latency"] == r["latency"]]
     out = [f"### {res['engine']} ({res['language']})", ""]
-    out.append(f"load {res['load_s']:.2f} s · peak RSS {res['rss_mb']:.0f} MB · RTF {res['rtf']:.3f} · "
+    cpu = f" · CPU per decode {res['decode_cpu_ms']:.0f} ms (median)" if res.get("decode_cpu_ms") else ""
+    out.append(f"load {res['load_s']:.2f} s · peak RSS {res['rss_mb']:.0f} MB · RTF {res['rtf']:.3f}{cpu} · "
                f"idle listening {res['idle_cpu'] * 100:.2f}% of a core (VAD path, capture excluded)")
     out.append("")
     out.append("| condition | right | n |")
@@ -111,6 +181,11 @@ def report(res: dict) -> str:
     for k in sorted(by_cond):
         v = by_cond[k]
         out.append(f"| {k} | {100 * sum(v) / len(v):.1f}% | {len(v)} |")
+    for split in ("dev", "held-out"):  # voices/speeds settings were tuned on vs. never tuned on
+        for snr in (None, 20, 10, 5):
+            v = [ok(r) for r in cmd if r.get("split") == split and r["snr"] == snr]
+            if v:
+                out.append(f"| {split} voices, {'clean' if snr is None else f'{snr} dB (all noises)'} | {_pct(v)} | {len(v)} |")
     out.append(f"| wrong command given (not just missed) | {100 * wrong_cmd / max(1, len(cmd)):.1f}% | {len(cmd)} |")
     out.append("")
     for kind in ("narration", "other"):
@@ -137,11 +212,15 @@ def main() -> int:
     ap.add_argument("--full", action="store_true", help="the full corpus (slow: hours for whisper)")
     ap.add_argument("--corpus", type=Path, default=None, help="reuse a corpus folder (per language: DIR/en, DIR/ko)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--_one", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--split", default="all", choices=["all", "dev", "held-out"],
+                    help="corpus voices/speeds: dev (tune on these), held-out (report on these), all")
+    ap.add_argument("--snrs", default="", help="only these command conditions, e.g. clean,10,5")
+    ap.add_argument("--variants", default="", help="whisper experiments to compare: " + ",".join(VARIANTS))
+    ap.add_argument("--_one", nargs=4, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a._one:
-        engine, language, d = a._one
-        print(json.dumps(run_engine(engine, language, Path(d))))
+        engine, language, d, variant = a._one
+        print(json.dumps(run_engine(engine, language, Path(d), variant)))
         return 0
 
     from make_corpus import make_corpus
@@ -149,8 +228,27 @@ def main() -> int:
     from voice_coach.hearing.factory import find_vosk_model
     from voice_coach.settings import HearingSettings
 
+    from make_corpus import CONDITIONS
+
+    conditions = None
+    if a.snrs:
+        want = {None if w == "clean" else int(w) for w in a.snrs.split(",")}
+        conditions = [c for c in CONDITIONS if c[1] in want]
     tmp = tempfile.TemporaryDirectory(prefix="vc-corpus-")
     base = a.corpus or Path(tmp.name)
+    if a.variants:
+        d = base / "en"
+        if not (d / "manifest.jsonl").exists():
+            make_corpus(d, "en", a.full, a.per_condition, a.seed, conditions=conditions, split=a.split)
+        print(f"# Experiments\n\n`{' '.join(['scripts/bench_recognition.py'] + sys.argv[1:])}`\n\n{SUMMARY_HEAD}")
+        for variant in a.variants.split(","):
+            p = subprocess.run([sys.executable, __file__, "--_one", "whisper", "en", str(d), variant],
+                               capture_output=True, text=True)
+            if p.returncode != 0:
+                print(f"| {variant} | failed: {p.stderr.strip().splitlines()[-1] if p.stderr.strip() else p.returncode} |")
+                continue
+            print(summary_row(json.loads(p.stdout.splitlines()[-1])), flush=True)
+        return 0
     print(f"# Recognition benchmark\n\n`{' '.join(['scripts/bench_recognition.py'] + sys.argv[1:])}` "
           f"on {os.cpu_count()} cores; corpus seed {a.seed}, "
           f"{'full' if a.full else f'{a.per_condition} command clips per condition'}\n")
@@ -160,8 +258,8 @@ def main() -> int:
             language = "ko"
         d = base / language
         if not (d / "manifest.jsonl").exists():
-            make_corpus(d, language, a.full, a.per_condition, a.seed)
-        p = subprocess.run([sys.executable, __file__, "--_one", engine, language, str(d)],
+            make_corpus(d, language, a.full, a.per_condition, a.seed, conditions=conditions, split=a.split)
+        p = subprocess.run([sys.executable, __file__, "--_one", engine, language, str(d), "default"],
                            capture_output=True, text=True)
         if p.returncode != 0:
             print(f"### {engine}: failed\n\n```\n{p.stderr[-2000:]}\n```\n")

@@ -7,10 +7,10 @@ silence is unlike any microphone and skews recognizers), clean and with pink/whi
 massager-like motor hum at 20, 10 and 5 dB SNR; plus narration sentences (routine text, no
 commands, but full of words like "back" and "go") and other short non-command words.
 
-    scripts/make_corpus.py OUT [--language en|ko] [--full] [--per-condition N] [--seed S]
+    scripts/make_corpus.py OUT [--language en|ko] [--full] [--per-condition N] [--seed S] [--split S]
 
 Writes 16 kHz mono WAVs and ``OUT/manifest.jsonl`` (one object per file: file, kind, phrase,
-command, number, voice, speed, noise, snr, speech_start, speech_end).
+command, number, voice, speed, noise, snr, split, speech_start, speech_end).
 """
 
 from __future__ import annotations
@@ -40,6 +40,24 @@ ESPEAK_VOICES = {
 }
 FLITE_VOICES = {"en": ["kal", "slt", "rms", "awb"], "ko": []}
 SPEEDS = (130, 170, 210)
+# Held-out split: settings are chosen on the "dev" voices at the outer speeds only and reported on
+# the other voices (every speed), so a setting that merely fits one synthetic voice shows up.
+DEV_VOICES = {"en-us", "en-gb-scotland+m3", "en-us-nyc+m5", "en-gb-x-rp+f4", "flite:kal", "flite:rms", "ko", "ko+m3"}
+DEV_SPEEDS = (130, 210)
+
+
+def split_of(voice: str) -> str:
+    return "dev" if voice in DEV_VOICES else "held-out"
+
+
+def split_voices(language: str, split: str = "all") -> tuple[list[str], tuple[int, ...]]:
+    """The voices and speeds of a split: "dev", "held-out" or "all"."""
+    voices = ESPEAK_VOICES[language] + [f"flite:{v}" for v in FLITE_VOICES[language]]
+    if split == "all":
+        return voices, SPEEDS
+    if split not in ("dev", "held-out"):
+        raise ValueError(split)
+    return [v for v in voices if split_of(v) == split], (DEV_SPEEDS if split == "dev" else SPEEDS)
 NOISES = ("pink", "white", "hum")
 SNRS = (20, 10, 5)
 CONDITIONS = [("clean", None)] + [(n, s) for n in NOISES for s in SNRS]
@@ -132,24 +150,26 @@ def write_wav(path: Path, x: np.ndarray) -> None:
         w.writeframes((np.clip(x, -1, 1) * 32767).astype(np.int16).tobytes())
 
 
-def items(language: str, full: bool, per_condition: int, rng: random.Random) -> list[dict]:
+def items(language: str, full: bool, per_condition: int, rng: random.Random, split: str = "all",
+          conditions: list | None = None) -> list[dict]:
     """What to render: every (phrase, voice, speed, condition) when ``full``, else a sample."""
     vocab = vocabulary(language)
-    voices = ESPEAK_VOICES[language] + [f"flite:{v}" for v in FLITE_VOICES[language]]
+    voices, speeds = split_voices(language, split)
+    conditions = conditions or CONDITIONS
     phrases = [(p, c.value, None) for c, ps in vocab.phrases.items() for p in ps]
     phrases += [(p, "number", i) for i, p in enumerate(vocab.numbers)]
     out = []
     if full:
-        combos = [(ph, v, s, c) for ph in phrases for v in voices for s in SPEEDS for c in CONDITIONS]
+        combos = [(ph, v, s, c) for ph in phrases for v in voices for s in speeds for c in conditions]
     else:  # every phrase in every condition at least once, voices and speeds rotated at random
         combos = []
-        for cond in CONDITIONS:
+        for cond in conditions:
             chosen = list(phrases)
             rng.shuffle(chosen)
             while len(chosen) < per_condition:
                 chosen += rng.sample(phrases, len(phrases))
             for ph in chosen[:per_condition]:
-                combos.append((ph, rng.choice(voices), rng.choice(SPEEDS), cond))
+                combos.append((ph, rng.choice(voices), rng.choice(speeds), cond))
     for (phrase, command, number), voice, speed, (kind, snr) in combos:
         out.append(dict(kind="command", phrase=phrase, command=command, number=number, voice=voice,
                         speed=speed, noise=kind, snr=snr))
@@ -158,24 +178,24 @@ def items(language: str, full: bool, per_condition: int, rng: random.Random) -> 
         for voice in (voices if full else rng.sample(voices, min(3, len(voices)))):
             kind, snr = rng.choice([("clean", None), ("pink", 20), ("hum", 10)])
             out.append(dict(kind="narration", phrase=text, command=None, number=None, voice=voice,
-                            speed=rng.choice(SPEEDS), noise=kind, snr=snr))
+                            speed=rng.choice(speeds), noise=kind, snr=snr))
     for text in OTHER_WORDS[language]:
         for voice in (voices if full else rng.sample(voices, min(2, len(voices)))):
             out.append(dict(kind="other", phrase=text, command=None, number=None, voice=voice,
-                            speed=rng.choice(SPEEDS), noise="clean", snr=None))
+                            speed=rng.choice(speeds), noise="clean", snr=None))
+    for it in out:
+        it["split"] = split_of(it["voice"])
     return out
 
 
 def make_corpus(outdir: Path, language: str = "en", full: bool = False, per_condition: int = 60,
                 seed: int = 1, kinds: tuple[str, ...] = ("command", "narration", "other"),
-                conditions: list | None = None) -> list[dict]:
+                conditions: list | None = None, split: str = "all") -> list[dict]:
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
-    todo = [it for it in items(language, full, per_condition, rng) if it["kind"] in kinds]
-    if conditions is not None:
-        todo = [it for it in todo if it["kind"] != "command" or (it["noise"], it["snr"]) in conditions]
+    todo = [it for it in items(language, full, per_condition, rng, split, conditions) if it["kind"] in kinds]
     manifest = []
     cache: dict[tuple, np.ndarray] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -205,8 +225,10 @@ def main() -> int:
     ap.add_argument("--full", action="store_true", help="every phrase x voice x speed x condition")
     ap.add_argument("--per-condition", type=int, default=60, help="command clips per noise condition (sampled)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--split", default="all", choices=["all", "dev", "held-out"],
+                    help="voices/speeds: dev (for tuning), held-out (for reporting) or all")
     a = ap.parse_args()
-    m = make_corpus(a.out, a.language, a.full, a.per_condition, a.seed)
+    m = make_corpus(a.out, a.language, a.full, a.per_condition, a.seed, split=a.split)
     print(f"{len(m)} files in {a.out}")
     return 0
 

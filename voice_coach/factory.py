@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import time
 from dataclasses import dataclass, field
 
 from voice_coach.echo import EchoMonitor
@@ -24,6 +25,13 @@ class MicStatus:
 
     state: str
     message: str = ""
+
+
+@dataclass(frozen=True)
+class TalkOver:
+    """A voice rose above the coach's echo while it spoke; the speaker has already been stopped."""
+
+    at: float  # time.monotonic()
 
 
 @dataclass(frozen=True)
@@ -74,7 +82,12 @@ def make_voice_io(settings: Settings, *, listen: bool = True, output_device: str
     speaker = make_speaker(settings, inbox, output_device)
     if not listen:
         return VoiceIO(speaker, None, inbox)
-    echo = EchoMonitor(speaker.level_db, on_talkover=speaker.stop)
+
+    def talkover() -> None:  # the listener's thread: silence first, then tell whoever is in charge
+        speaker.stop()
+        inbox.put(TalkOver(time.monotonic()))
+
+    echo = EchoMonitor(speaker.level_db, on_talkover=talkover)
     try:
         listener = make_listener(settings, inbox, device=input_device, echo=echo)
     except BaseException:

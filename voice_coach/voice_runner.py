@@ -15,10 +15,9 @@ from __future__ import annotations
 import logging
 import queue
 import time
-from dataclasses import dataclass
 
 from voice_coach.echo import CommandGate, EchoMonitor
-from voice_coach.factory import MicStatus
+from voice_coach.factory import MicStatus, TalkOver
 from voice_coach.hearing.types import Heard
 from voice_coach.runner import Runner, SilentVoice
 from voice_coach.session import actions as act
@@ -30,13 +29,6 @@ log = logging.getLogger(__name__)
 
 VERDICT_WAIT_S = 2.5  # after a talk-over, how long to wait for the recognizer before saying it again
 ECHO_TAIL_S = 0.3  # the coach's voice still rings this long after playback ends
-
-
-@dataclass(frozen=True)
-class TalkOver:
-    """A voice rose above the coach's echo while it spoke; the speaker has been stopped."""
-
-    at: float  # time.monotonic()
 
 
 class SpeakerVoice:

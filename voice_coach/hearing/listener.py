@@ -61,6 +61,9 @@ class Listener:
         self._level = -96.0
         self._last_block = 0.0
         self.dropped_blocks = 0
+        # Called in the recognizer thread with (capture time, 16 kHz block, level dBFS) before the
+        # recognizer sees the block; returns the block to feed (the echo monitor hides the coach's voice).
+        self.block_filter: Callable[[float, np.ndarray, float], np.ndarray] | None = None
         self.device_name = ""
         self.rate = 0
 
@@ -179,6 +182,8 @@ class Listener:
                 rate_now = rate
             pcm16 = block if resampler is None else resampler.process(block)
             self._level = _db(block)
+            if self.block_filter is not None and pcm16.size:
+                pcm16 = self.block_filter(t_capture, pcm16, self._level)
             pcm = pcm16.astype(np.int16, copy=False).tobytes()
             fed += len(pcm) / (2 * SAMPLE_RATE)
             try:

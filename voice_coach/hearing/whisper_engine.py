@@ -1,14 +1,16 @@
 """faster-whisper (tiny.en by default) on VAD-cut utterances, prompted with the command words.
 
 Whisper decodes whole utterances, so each one is decoded the moment the segmenter closes it.
-Settings are the measured ones: int8, beam 1, no temperature fallback, and the vocabulary as a
-capitalised, comma-separated ``initial_prompt``; only an exact single-phrase transcript counts.
+Settings are the measured ones (docs/benchmarks-recognition.md, "Experiments"): int8, beam 1, no
+temperature fallback, the vocabulary as a capitalised, comma-separated ``initial_prompt``; only
+an exact single-phrase transcript counts.
 """
 
 from __future__ import annotations
 
 import math
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +22,25 @@ from voice_coach.vocabulary import Vocabulary
 
 _MODELS: dict[tuple[str, int], object] = {}
 _LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class WhisperOptions:
+    """How one utterance is prepared and decoded (the benchmark's experiments vary these)."""
+
+    beam_size: int = 1
+    max_new_tokens: int | None = None  # a command is 1-4 tokens; longer output is no command anyway
+    no_speech_threshold: float | None = 0.6  # faster-whisper's skip: no_speech > this and logprob < below
+    log_prob_threshold: float | None = -1.0
+    compression_ratio_threshold: float | None = 2.4
+    suppress_blank: bool = True
+    min_avg_logprob: float | None = None  # reject a transcript less sure than this (None: keep all)
+    max_no_speech_prob: float | None = None  # reject when Whisper thinks this likely there was no speech
+    target_dbfs: float | None = None  # scale the utterance so its speech is at this RMS level
+    pad_s: float = 0.0  # low noise added before and after the utterance
+    pad_dbfs: float = -60.0
+    prompt_order: str = "vocab"  # vocab | singles_first
+    chunk_length: int | None = None  # seconds of the encoder window (None: Whisper's 30 s)
 
 
 def default_model_path() -> Path:
@@ -45,18 +66,49 @@ def load_model(path: Path, threads: int = 2):
         return _MODELS[key]
 
 
+def _prompt_phrases(phrases: list[str], order: str) -> list[str]:
+    if order == "singles_first":
+        return [p for p in phrases if " " not in p] + [p for p in phrases if " " in p]
+    return phrases
+
+
+def prepare(audio: np.ndarray, opts: WhisperOptions, rng: np.random.Generator) -> np.ndarray:
+    """Level-normalise and pad one utterance (float32 in -1..1)."""
+    if opts.target_dbfs is not None and audio.size:
+        frames = audio[: len(audio) // 480 * 480].reshape(-1, 480) if len(audio) >= 480 else audio[None, :]
+        rms = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1))
+        loud = np.sort(rms)[len(rms) // 2 :]  # the louder half of the frames: the speech itself
+        level = float(np.sqrt(np.mean(loud ** 2))) + 1e-9
+        gain = min(10 ** (opts.target_dbfs / 20) / level, 100.0)
+        audio = audio * gain
+        peak = float(np.max(np.abs(audio)))
+        if peak > 0.99:
+            audio = audio * (0.99 / peak)
+    if opts.pad_s > 0:
+        n = int(opts.pad_s * 16000)
+        pad = lambda: (rng.standard_normal(n) * 10 ** (opts.pad_dbfs / 20)).astype(np.float32)  # noqa: E731
+        audio = np.concatenate([pad(), audio, pad()])
+    return audio.astype(np.float32, copy=False)
+
+
 class WhisperRecognizer(SegmentingRecognizer):
     engine = "whisper"
 
-    def __init__(self, model_path: Path, vocab: Vocabulary, *, threads: int = 2, **kwargs):
+    def __init__(self, model_path: Path, vocab: Vocabulary, *, threads: int = 2,
+                 options: WhisperOptions | None = None, **kwargs):
         super().__init__(vocab, **kwargs)
+        self.options = options or WhisperOptions()
         self.model_path = Path(model_path)
         self._model = load_model(self.model_path, threads)
         self._chunks: list[bytes] = []
-        self.prompt = capitalised_prompt(self.phrases(), self.wake_word)
+        self._rng = np.random.default_rng(0)
+        self.prompt = self._prompt()
+
+    def _prompt(self) -> str:
+        return capitalised_prompt(_prompt_phrases(self.phrases(), self.options.prompt_order), self.wake_word)
 
     def _allowed_changed(self) -> None:
-        self.prompt = capitalised_prompt(self.phrases(), self.wake_word)
+        self.prompt = self._prompt()
 
     def _begin(self, pcm: bytes) -> None:
         self._chunks = [pcm]
@@ -68,17 +120,27 @@ class WhisperRecognizer(SegmentingRecognizer):
         self._chunks = []
 
     def transcribe(self, pcm: bytes) -> tuple[str | None, float | None]:
+        o = self.options
         audio = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
+        audio = prepare(audio, o, self._rng)
         segments, _ = self._model.transcribe(
-            audio, language="en", beam_size=1, temperature=0.0, initial_prompt=self.prompt,
+            audio, language="en", beam_size=o.beam_size, temperature=0.0, initial_prompt=self.prompt,
             condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
+            no_speech_threshold=o.no_speech_threshold, log_prob_threshold=o.log_prob_threshold,
+            compression_ratio_threshold=o.compression_ratio_threshold, suppress_blank=o.suppress_blank,
+            max_new_tokens=o.max_new_tokens, chunk_length=o.chunk_length,
         )
         segs = [s for s in segments if s.text.strip()]
         if not segs:
             return None, None
+        avg = sum(s.avg_logprob for s in segs) / len(segs)
+        no_speech = max(s.no_speech_prob for s in segs)
+        if o.min_avg_logprob is not None and avg < o.min_avg_logprob:
+            return None, None
+        if o.max_no_speech_prob is not None and no_speech > o.max_no_speech_prob:
+            return None, None
         text = " ".join(s.text.strip() for s in segs)
-        conf = math.exp(sum(s.avg_logprob for s in segs) / len(segs))
-        return text, round(conf, 3)
+        return text, round(math.exp(avg), 3)
 
     def _finish(self) -> tuple[str | None, float | None]:
         pcm, self._chunks = b"".join(self._chunks), []
