@@ -8,8 +8,9 @@ Generates the synthetic corpus (scripts/make_corpus.py) into a temporary folder 
 is given, then runs each engine in its own process (so memory figures are its own) and prints a
 markdown report. Vosk runs on the Korean corpus with the packaged Korean model unless an English
 Vosk model is installed. Clips are fed in 30 ms chunks as the live listener does; latency is
-(end of the chunk in which the command came out - true end of speech) + the time that chunk took
-to process, i.e. what a live user would wait.
+what a live user would wait: each chunk is processed when it has been captured or when the
+previous one is done (whichever is later), and latency = the moment the chunk that gave the
+command is done - the true end of speech.
 """
 
 from __future__ import annotations
@@ -45,6 +46,31 @@ def rss_mb() -> float:
 # ("segmenter") relative to the shipped defaults. Run with --variants a,b,c on a --split corpus.
 VARIANTS: dict[str, dict] = {
     "default": {},
+    "stay2": {"segmenter": {"stay_db": 2.0}},
+    "stay0": {"segmenter": {"stay_db": 0.0}},
+    "hang300": {"segmenter": {"hangover_ms": 300}},
+    "agc-20": {"whisper": {"target_dbfs": -20.0}},
+    "agc-30": {"whisper": {"target_dbfs": -30.0}},
+    "pad0.3": {"whisper": {"pad_s": 0.3}},
+    "tok8": {"whisper": {"max_new_tokens": 8}},
+    "singles": {"whisper": {"prompt_order": "singles_first"}},
+    "beam2": {"whisper": {"beam_size": 2}},
+    "beam4": {"whisper": {"beam_size": 4}},
+    "blips": {"segmenter": {"isolated_blips_count": False}},
+    "periods": {"whisper": {"prompt_sep": ". "}},
+    "singles-periods": {"whisper": {"prompt_order": "singles_first", "prompt_sep": ". "}},
+    "nsp-off": {"whisper": {"no_speech_threshold": None, "log_prob_threshold": None}},
+    "nosupp": {"whisper": {"suppress_blank": False}},
+    "enc1000": {"whisper": {"encoder_frames": 1000}},
+    "enc500": {"whisper": {"encoder_frames": 500}},
+    "hp120": {"whisper": {"highpass_hz": 120.0}},
+    "hp200": {"whisper": {"highpass_hz": 200.0}},
+    "hp120-agc": {"whisper": {"highpass_hz": 120.0, "target_dbfs": -20.0}},
+    "early90": {"segmenter": {"early_ms": 90}},
+    "early120": {"segmenter": {"early_ms": 120}},
+    "hang180": {"segmenter": {"hangover_ms": 180}},
+    "combo": {"whisper": {"target_dbfs": -20.0, "max_new_tokens": 8},
+              "segmenter": {"stay_db": 2.0, "isolated_blips_count": False}},
 }
 
 
@@ -92,15 +118,17 @@ def run_engine(engine: str, language: str, corpus_dir: Path, variant: str = "def
         pcm = read_audio(corpus_dir / m["file"])
         rec.reset()
         heard, latencies = [], []
+        busy_until = 0.0  # live, a chunk waits in the queue while an earlier one is still decoding
         for i in range(0, len(pcm), chunk):
             t = time.perf_counter()
             out = rec.accept(pcm[i : i + chunk])
             dt = time.perf_counter() - t
             proc_total += dt
-            chunk_end = min(len(pcm), i + chunk) / 32000
+            chunk_end = min(len(pcm), i + chunk) / 32000  # when a live chunk has been captured
+            busy_until = max(chunk_end, busy_until) + dt
             for h in out:
                 heard.append(h)
-                latencies.append(chunk_end - m["speech_end"] + dt)
+                latencies.append(busy_until - m["speech_end"])
         t = time.perf_counter()
         out = rec.flush()
         proc_total += time.perf_counter() - t
@@ -109,7 +137,8 @@ def run_engine(engine: str, language: str, corpus_dir: Path, variant: str = "def
         audio_total += len(pcm) / 32000
         cmds = [(h.command.value, h.number) for h in heard if h.command is not None]
         lat = next((lt for h, lt in zip(heard, latencies) if h.command is not None), None)
-        rows.append(dict(m, got=cmds, latency=lat, duration=len(pcm) / 32000))
+        rows.append(dict(m, got=cmds, latency=lat, duration=len(pcm) / 32000,
+                         heard=[(h.text, h.confidence) for h in heard]))
     # idle listening: 60 s of a -60 dBFS noise floor through the same path, CPU time per second
     floor = (np.random.default_rng(0).standard_normal(16000 * 60) * 10 ** (-60 / 20) * 32767).astype(np.int16).tobytes()
     rec.reset()
@@ -119,7 +148,8 @@ def run_engine(engine: str, language: str, corpus_dir: Path, variant: str = "def
     idle_cpu = (time.process_time() - c0) / 60
     return dict(engine=engine, language=language, load_s=load_s, rss_mb=rss_mb(), rtf=proc_total / audio_total,
                 idle_cpu=idle_cpu, rows=rows, variant=variant,
-                decode_cpu_ms=1000 * statistics.median(decode_cpu) if decode_cpu else None)
+                decode_cpu_ms=1000 * statistics.median(decode_cpu) if decode_cpu else None,
+                decodes=len(decode_cpu))
 
 
 def _ok(r: dict) -> bool:
@@ -146,12 +176,13 @@ def summary_row(res: dict) -> str:
     lat = sorted(r["latency"] for r in cmd if _ok(r) and r["latency"] is not None and r["latency"] == r["latency"])
     med = f"{1000 * statistics.median(lat):.0f}" if lat else "-"
     cpu = f"{res['decode_cpu_ms']:.0f}" if res.get("decode_cpu_ms") else "-"
+    cpu += f" ({res.get('decodes', 0) / max(1, len(rows)):.2f}/clip)"
     return (f"| {res['variant']} | " + " | ".join(cells) + f" | {100 * wrong / max(1, len(cmd)):.1f}% | "
             + " | ".join(false) + f" | {med} | {cpu} |")
 
 
 SUMMARY_HEAD = ("| variant | clean | 20 dB | 10 dB | 5 dB | wrong cmd | false: narration | false: other "
-                "| latency median ms | CPU/decode ms |\n|---|---|---|---|---|---|---|---|---|---|")
+                "| latency median ms | CPU/decode ms (decodes per clip) |\n|---|---|---|---|---|---|---|---|---|---|")
 
 
 def report(res: dict) -> str:
@@ -216,6 +247,7 @@ def main() -> int:
                     help="corpus voices/speeds: dev (tune on these), held-out (report on these), all")
     ap.add_argument("--snrs", default="", help="only these command conditions, e.g. clean,10,5")
     ap.add_argument("--variants", default="", help="whisper experiments to compare: " + ",".join(VARIANTS))
+    ap.add_argument("--rows", type=Path, default=None, help="also write every clip's result (JSON lines) here")
     ap.add_argument("--_one", nargs=4, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a._one:
@@ -247,7 +279,11 @@ def main() -> int:
             if p.returncode != 0:
                 print(f"| {variant} | failed: {p.stderr.strip().splitlines()[-1] if p.stderr.strip() else p.returncode} |")
                 continue
-            print(summary_row(json.loads(p.stdout.splitlines()[-1])), flush=True)
+            res = json.loads(p.stdout.splitlines()[-1])
+            if a.rows:
+                with open(a.rows, "a", encoding="utf-8") as f:
+                    f.writelines(json.dumps(dict(r, variant=variant)) + "\n" for r in res["rows"])
+            print(summary_row(res), flush=True)
         return 0
     print(f"# Recognition benchmark\n\n`{' '.join(['scripts/bench_recognition.py'] + sys.argv[1:])}` "
           f"on {os.cpu_count()} cores; corpus seed {a.seed}, "

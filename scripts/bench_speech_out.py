@@ -156,4 +156,11 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    import shutil
+
+    try:
+        sys.exit(main())
+    finally:
+        cache = os.environ.get("XDG_CACHE_HOME", "")
+        if Path(cache).name.startswith("bench-speech-"):
+            shutil.rmtree(cache, ignore_errors=True)

@@ -14,18 +14,18 @@ from __future__ import annotations
 import collections
 import threading
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
-from voice_coach.session.commands import SAFE_WHILE_SPEAKING, Command
+from voice_coach.session.commands import Command
 
 SILENT_DB = -120.0
 
 
 @dataclass(frozen=True)
 class EchoSettings:
-    margin_db: float = 6.0  # how much louder than the coach's own echo a voice must be
+    margin_db: float = 5.0  # how much louder than the coach's own echo a voice must be
     talkover_s: float = 0.12  # that long above the echo while the coach speaks = barge-in
     floor_db: float = -50.0  # quieter than this is never talk-over
     window_s: float = 0.25  # the echo of one moment arrives within this time (device latencies)
@@ -36,20 +36,20 @@ class EchoSettings:
 class EchoMonitor:
     """Fed one block of microphone audio at a time (from the listener's thread).
 
-    ``speaker_level`` returns the level (dBFS) of what the coach is playing right now;
-    ``on_talkover`` is called (from the listener's thread) when a voice rises above the echo
-    while the coach speaks.
+    ``played`` holds (time.monotonic(), dBFS) of each block the speaker handed to its device, so
+    a microphone block is compared with what was playing when it was *captured*, even when the
+    recognizer thread looks at it late (it lags while Whisper decodes). ``on_talkover`` is called
+    (from the listener's thread) when a voice rises above the echo while the coach speaks.
     """
 
-    def __init__(self, speaker_level: Callable[[], float], on_talkover: Callable[[], None] | None = None,
+    def __init__(self, played: Sequence[tuple[float, float]], on_talkover: Callable[[], None] | None = None,
                  settings: EchoSettings = EchoSettings()):
-        self.speaker_level = speaker_level
+        self.played = played
         self.on_talkover = on_talkover
         self.s = settings
         self.coupling_db = settings.initial_coupling_db
         self._measured: collections.deque[float] = collections.deque(maxlen=300)  # ~9 s of coach speech
         self._history: collections.deque[tuple[float, float]] = collections.deque(maxlen=400)  # (t, echo limit)
-        self._spoken: collections.deque[tuple[float, float]] = collections.deque(maxlen=64)  # (t, speaker dB)
         self._loud_since: float | None = None
         self._fired = False
         self._lock = threading.Lock()
@@ -58,7 +58,7 @@ class EchoMonitor:
 
     def _envelope(self, t: float) -> float:
         """The loudest the coach played within the echo's travel time before ``t``."""
-        recent = [db for ts, db in self._spoken if t - self.s.window_s <= ts <= t]
+        recent = [db for ts, db in list(self.played) if t - self.s.window_s <= ts <= t]
         return max(recent) if recent else SILENT_DB
 
     def echo_limit(self, t: float) -> float:
@@ -69,14 +69,12 @@ class EchoMonitor:
         return env + self.coupling_db + self.s.margin_db
 
     def block(self, t: float, samples: np.ndarray, mic_db: float) -> np.ndarray:
-        """Look at one block; returns it, or comfort noise where only the coach's echo is in it."""
-        spk = self.speaker_level()
+        """Look at one block; returns it unchanged (the same array), or comfort noise in its place
+        where the coach's own echo explains all of it."""
         with self._lock:
-            self._spoken.append((t, spk))
             limit = self.echo_limit(t)
             self._history.append((t, limit))
-            speaking = limit > SILENT_DB
-            if not speaking:
+            if limit <= SILENT_DB:
                 self._loud_since, self._fired = None, False
                 return samples
             loud = mic_db > limit and mic_db > self.s.floor_db
@@ -101,38 +99,41 @@ class EchoMonitor:
             self.on_talkover()
         return samples
 
-    def explained_by_echo(self, start: float, end: float, level_db: float) -> bool:
-        """True when an utterance heard between ``start`` and ``end`` is no louder than the echo then."""
+    def overlap(self, start: float, end: float) -> float:
+        """Seconds of [start, end] during which the coach's voice could reach the microphone."""
         with self._lock:
-            limits = [lim for ts, lim in self._history if start - 0.05 <= ts <= end + 0.05]
-        return bool(limits) and level_db <= max(limits)
+            blocks = [ts for ts, lim in self._history if start <= ts <= end and lim > SILENT_DB]
+        return len(blocks) * BLOCK_S
+
+
+BLOCK_S = 0.03  # the listener's block length
 
 
 @dataclass(frozen=True)
 class Verdict:
-    action: str  # act | defer | drop | sorry
+    action: str  # act | drop | sorry
     why: str = ""
 
 
 class CommandGate:
-    """Decides what to do with one recognized utterance, given whether the coach was speaking.
+    """Decides what to do with one recognized utterance.
 
-    While the coach speaks (or just stopped: its echo still rings), only a command louder than
-    its echo counts; pause and stop are acted on at once, anything else after the sentence.
-    Numbers count only when a rating was asked for.
+    Speech heard while the coach's voice filled the room is dropped: if it had been clearly
+    louder than the echo, the echo monitor would have silenced the coach (a talk-over) and the
+    utterance would be judged as the answer to that instead. Numbers count only when a rating
+    was asked for; speech not understood gets "Sorry?" (the engine says it at most once).
     """
 
-    def __init__(self, tail_s: float = 0.3):
-        self.tail_s = tail_s
+    def __init__(self, min_overlap_s: float = 0.15, min_overlap_share: float = 0.3):
+        self.min_overlap_s = min_overlap_s
+        self.min_overlap_share = min_overlap_share
 
-    def decide(self, command: Command | None, *, during_speech: bool, louder_than_echo: bool,
+    def decide(self, command: Command | None, *, duration: float, echo_overlap: float,
                numbers_expected: bool) -> Verdict:
-        if during_speech and not louder_than_echo:
-            return Verdict("drop", "no louder than the coach's own voice")
+        if echo_overlap >= min(self.min_overlap_s, self.min_overlap_share * max(duration, 0.0)) and echo_overlap > 0:
+            return Verdict("drop", "said while the coach was speaking, and no louder than its echo")
         if command is None:
-            return Verdict("drop" if during_speech else "sorry", "not understood")
+            return Verdict("sorry", "not understood")
         if command is Command.NUMBER and not numbers_expected:
             return Verdict("drop", "a number, but none was asked for")
-        if during_speech and command not in SAFE_WHILE_SPEAKING:
-            return Verdict("defer", "said while the coach was speaking")
         return Verdict("act")

@@ -87,7 +87,7 @@ def make_voice_io(settings: Settings, *, listen: bool = True, output_device: str
         speaker.stop()
         inbox.put(TalkOver(time.monotonic()))
 
-    echo = EchoMonitor(speaker.level_db, on_talkover=talkover)
+    echo = EchoMonitor(speaker.played_levels, on_talkover=talkover)
     try:
         listener = make_listener(settings, inbox, device=input_device, echo=echo)
     except BaseException:

@@ -5,8 +5,9 @@ It adds to :class:`~voice_coach.runner.Runner` what only a voice session has:
   estimate of how long speech takes);
 - recognized utterances pass the :class:`~voice_coach.echo.CommandGate` (the coach must not obey
   its own voice) before they become commands;
-- talk-over: the echo monitor has already silenced the coach; if what was said turns out to be no
-  command, the cut sentence is said again, so a cough costs a repeat, never a lost instruction;
+- talk-over: the echo monitor has already silenced the coach; what was said is acted on when it
+  is a command, and otherwise the session pauses (the safe reading of someone talking over the
+  coach), so the cut sentence is said again on "resume", never lost;
 - the microphone's coming and going pauses the session and says so.
 """
 
@@ -23,12 +24,11 @@ from voice_coach.runner import Runner, SilentVoice
 from voice_coach.session import actions as act
 from voice_coach.session import events as ev
 from voice_coach.session.commands import Command
-from voice_coach.speech import ERROR, FINISHED, STARTED, STOPPED, PlaybackEvent
+from voice_coach.speech import ERROR, STARTED, STOPPED, PlaybackEvent
 
 log = logging.getLogger(__name__)
 
-VERDICT_WAIT_S = 2.5  # after a talk-over, how long to wait for the recognizer before saying it again
-ECHO_TAIL_S = 0.3  # the coach's voice still rings this long after playback ends
+VERDICT_WAIT_S = 2.5  # after a talk-over, how long to wait for the recognizer before pausing anyway
 
 
 class SpeakerVoice:
@@ -70,11 +70,8 @@ class VoiceRunner(Runner):
         self.end_on_input_closed = False
         self.gate = gate or CommandGate()
         self.echo: EchoMonitor | None = io.echo
-        self.playing_since: float | None = None
-        self.last_played_end = 0.0
         self.talkover_at: float | None = None
         self.held: list[str] = []  # keys cut by a talk-over, to say again or release
-        self.deferred: list[ev.Event] = []  # commands heard during a sentence, for after it
         self.expected: tuple | None = None
         self.latencies: list[float] = []  # end of speech -> command handed to the engine (s)
 
@@ -90,8 +87,8 @@ class VoiceRunner(Runner):
     def _next_events(self) -> list[ev.Event]:
         events = super()._next_events()
         if self.talkover_at is not None and time.monotonic() >= self.talkover_at + VERDICT_WAIT_S:
-            log.info("talk-over without a command: saying the cut sentence again")
-            self._say_again()
+            log.info("talk-over, and nothing heard after it: pausing")
+            events = events + [ev.Heard(Command.PAUSE)] + self._release_held()
         return events
 
     # ----- inbox items --------------------------------------------------------------------------
@@ -107,74 +104,74 @@ class VoiceRunner(Runner):
             self.printer.notice("heard a voice over the coach: stopped speaking", self.now())
             return []
         if isinstance(item, MicStatus):
-            self.printer.notice(f"microphone {item.state}: {item.message}".rstrip(": "), self.now())
-            return [ev.MicrophoneLost(item.message) if item.state == "lost" else ev.MicrophoneBack()]
+            log.info("microphone %s: %s", item.state, item.message)
+            if item.state == "lost":
+                self.printer.notice(f"microphone lost: {item.message}", self.now())
+                return [ev.MicrophoneLost(item.message)]
+            if item.state == "back":
+                self.printer.notice(f"microphone back: {item.message}", self.now())
+                return [ev.MicrophoneBack()]
+            return []
         return super().translate(item)
 
     def _playback(self, e: PlaybackEvent) -> list[ev.Event]:
         if e.kind == STARTED:
-            self.playing_since = e.at
             return []
-        self.last_played_end = e.at
-        self.playing_since = None
         if e.kind == ERROR and e.detail:
             log.warning("the speaker failed: %s", e.detail)
             self.printer.notice(f"the speaker failed ({e.detail}); going on in text", self.now())
             self.voice = SilentVoice(self.inbox)
         if not e.key.startswith("u"):  # a chime, not one of the engine's utterances
             return []
+        self.printer.show(act.Spoken(e.key, completed=e.kind not in (STOPPED, ERROR)), self.now())
         if e.kind == STOPPED and self.talkover_at is not None and not self.speaker_voice.stopping:
             self.held.append(e.key)  # cut by a talk-over: wait for the verdict
             return []
-        events: list[ev.Event] = [ev.SpeechDone(e.key)]
-        if not self.io.speaker.speaking and self.deferred:
-            events += self.deferred
-            self.deferred = []
-        return events
+        return [ev.SpeechDone(e.key)]
 
     def _heard(self, h: Heard) -> list[ev.Event]:
-        started = (h.ended_at or time.monotonic()) - max(0.0, h.end - h.start)
-        during = (self.io.speaker.speaking or self.playing_since is not None
-                  or started < self.last_played_end + ECHO_TAIL_S)
         if self.talkover_at is not None:
-            during = False  # the coach fell silent for this voice: hear it as if it had been quiet
-        louder = True
+            return self._verdict(h)
+        duration = max(0.0, h.end - h.start)
+        overlap = 0.0
         if self.echo is not None and h.ended_at is not None:
-            louder = not self.echo.explained_by_echo(started, h.ended_at, h.level_db)
-        numbers = self.engine.expects()[1]
-        verdict = self.gate.decide(h.command, during_speech=during, louder_than_echo=louder,
-                                   numbers_expected=numbers)
-        log.info("heard %r (%s): %s%s", h.text, h.command and h.command.value, verdict.action,
+            overlap = self.echo.overlap(h.ended_at - duration, h.ended_at)
+        verdict = self.gate.decide(h.command, duration=duration, echo_overlap=overlap,
+                                   numbers_expected=self.engine.expects()[1])
+        log.info("heard %r (%s, %.2f s, %.2f s over the coach's voice): %s%s", h.text,
+                 h.command and h.command.value, duration, overlap, verdict.action,
                  f" ({verdict.why})" if verdict.why else "")
         if verdict.action == "drop":
-            if self.talkover_at is not None:
-                self._say_again()
             return []
-        if h.ended_at is not None:
-            self.latencies.append(time.monotonic() - h.ended_at)
+        self._note_latency(h)
         if verdict.action == "sorry":
-            if self.talkover_at is not None:
-                self._say_again()
             return [ev.NotUnderstood()]
-        event = ev.Heard(h.command, h.number)
-        if verdict.action == "defer":
-            self.deferred.append(event)
-            return []
         self.io.speaker.chime("command")
-        if self.talkover_at is not None:
-            return self._verdict(event)
+        return [ev.Heard(h.command, h.number)]
+
+    def _verdict(self, h: Heard) -> list[ev.Event]:
+        """What made the coach fall silent. Heard as a command, it is acted on; anything else (a
+        word lost under the coach's voice, a cough) pauses the session: pausing is always safe,
+        and "resume" is one word away."""
+        understood = h.command is not None and (h.command is not Command.NUMBER or self.engine.expects()[1])
+        log.info("talk-over was %r (%s)", h.text, h.command.value if understood else "no command: pausing")
+        self._note_latency(h)
+        self.io.speaker.chime("command")
+        event = ev.Heard(h.command, h.number) if understood else ev.Heard(Command.PAUSE)
+        if event.command in (Command.PAUSE, Command.STOP):
+            return [event] + self._release_held()
+        self._say_again()
         return [event]
 
-    def _verdict(self, event: ev.Heard) -> list[ev.Event]:
-        """A command ended a talk-over. Pause and stop keep the silence; others hear the rest first."""
+    def _release_held(self) -> list[ev.Event]:
         held = [ev.SpeechDone(k) for k in self.held]
-        self.talkover_at = None
         self.held = []
-        if event.command in (Command.PAUSE, Command.STOP):
-            return [event] + held
-        for e in held:
-            self.speaker_voice.say(self.speaker_voice.texts.get(e.key, ""), e.key)
-        return [event]
+        self.talkover_at = None
+        return held
+
+    def _note_latency(self, h: Heard) -> None:
+        if h.ended_at is not None:
+            self.latencies.append(time.monotonic() - h.ended_at)
 
     def _say_again(self) -> None:
         for key in self.held:

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 from roomkit import ROOM_SCRIPT as SCRIPT
-from roomkit import RoomRecorder, rms_db, segments, window_db
+from roomkit import RoomRecorder, espeak_wav, first_silence_after, play_into_room, read_wav, rms_db, segments, window_db
 
 from voice_coach.audio import resample
 from voice_coach.errors import DeviceError
@@ -242,3 +242,31 @@ def test_rate_commands_prepare_and_close_leave_nothing_behind(room):
     assert left == [], f"threads left behind: {left}"
     with pytest.raises(RuntimeError):
         speaker.say("closed")
+
+
+def test_roomkit_second_player_is_heard_with_the_coach(room, tmp_path):
+    """The person (paplay, another process) and the coach mix in the room, as in a real one."""
+    person = espeak_wav("next", tmp_path / "next.wav", voice="en-us", speed=150)
+    x, sr = read_wav(person)
+    events = Events()
+    with RoomRecorder() as rec, Speaker(SpeechSettings(), on_event=events) as speaker:
+        t0 = time.monotonic()
+        play_into_room(person)  # alone first
+        t1 = time.monotonic()
+        key = speaker.say(LONG)
+        events.wait(key, STARTED)
+        time.sleep(0.5)
+        proc = play_into_room(x, sr, blocking=False)  # over the coach's voice
+        assert proc.wait(timeout=10) == 0
+        speaker.stop()
+        time.sleep(0.3)
+    audio = rec.audio
+    alone = audio[rec.sample_at(t0) : rec.sample_at(t1)]
+    off, score = _match(alone, resample(x, sr, rec.rate).astype(np.float32))
+    assert score > 0.9, f"the person's word was not heard (correlation {score:.2f})"
+    end = first_silence_after(alone, rec.rate, start=off)
+    sound_s = (np.flatnonzero(np.abs(x) > 1e-3)[-1] + 1) / sr  # espeak ends with a long pause
+    assert end is not None and abs((end - off) / rec.rate - sound_s) < 0.05
+    mixed = audio[rec.sample_at(t1) :]
+    _, score_mixed = _match(mixed, resample(x, sr, rec.rate).astype(np.float32))
+    assert score_mixed > 0.3, f"the person was not heard over the coach (correlation {score_mixed:.2f})"

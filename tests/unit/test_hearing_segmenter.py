@@ -102,3 +102,69 @@ def test_speech_right_after_other_speech_is_part_of_a_sentence(word, gap, second
     audio = np.concatenate([floor(0.7), scaled, floor(gap), scaled, floor(0.8)])
     ends = _ends(Segmenter(), _pcm(audio))
     assert [e.rejected for e in ends] == ["", second]
+
+
+def _feed_parts(seg: Segmenter, parts: list[tuple[np.ndarray, bool]]) -> list[End]:
+    out = []
+    for x, hidden in parts:
+        pcm = _pcm(x)
+        for i in range(0, len(pcm), 960):  # 30 ms blocks, as the live listener feeds them
+            out += [e for e in seg.feed(pcm[i : i + 960], hidden) if isinstance(e, End)]
+    return out + [e for e in seg.flush() if isinstance(e, End)]
+
+
+def test_a_command_right_after_the_coachs_hidden_voice_is_no_run_on(word):
+    """The echo monitor replaces the coach's voice with comfort noise; a barge-in command may
+    follow it closely and must not be taken for the tail of a sentence."""
+    rng = np.random.default_rng(9)
+    floor = lambda s, db=-60: rng.standard_normal(int(16000 * s)) * 10 ** (db / 20)  # noqa: E731
+    scaled = word / np.sqrt(np.mean(word ** 2)) * 0.05
+    coach_leak = scaled * 0.5  # the first syllable of the coach's echo got through before hiding began
+    parts = [(floor(0.7), False), (coach_leak, False), (floor(0.3, -65), True), (scaled, False), (floor(0.8), False)]
+    ends = _feed_parts(Segmenter(), parts)
+    assert [e.rejected for e in ends] == ["", ""], ends  # the leak itself, then the command
+    # the same audio without the hidden mark: the second word is a run-on, as before
+    ends = _feed_parts(Segmenter(), [(x, False) for x, _ in parts])
+    assert [e.rejected for e in ends] == ["", "run-on"], ends
+
+
+def test_hidden_comfort_noise_does_not_drag_the_floor_under_a_fan(word):
+    """Quiet comfort noise between the coach's sentences must not make the fan sound like speech."""
+    rng = np.random.default_rng(10)
+    fan = lambda s: corpus.noise("hum", int(16000 * s), rng) * 10 ** (-30 / 20)  # noqa: E731
+    hidden = rng.standard_normal(16000 * 2) * 10 ** (-65 / 20)
+    seg = Segmenter()
+    ends = _feed_parts(seg, [(fan(3.0), False), (hidden, True), (fan(3.0), False)])
+    assert [e for e in ends if e.end > 2.5] == [], ends
+    assert seg.floor_db > -40
+    # fed as ordinary audio, the quiet stretch pulls the floor down and the motor opens "speech"
+    rng = np.random.default_rng(10)
+    hidden = rng.standard_normal(16000 * 2) * 10 ** (-65 / 20)
+    ends = _feed_parts(Segmenter(), [(fan(3.0), False), (hidden, False), (fan(3.0), False)])
+    assert [e for e in ends if e.end > 2.5], "the test no longer shows what hiding protects against"
+
+
+def test_a_lone_blip_before_a_command_does_not_make_it_a_run_on(word):
+    rng = np.random.default_rng(11)
+    floor = lambda s: rng.standard_normal(int(16000 * s)) * 1e-3  # noqa: E731
+    scaled = word / np.sqrt(np.mean(word ** 2)) * 0.05
+    blip = scaled[2000:2000 + 16000 * 6 // 100]  # 60 ms of a vowel: a knock or a cough onset
+    audio = np.concatenate([floor(0.7), blip, floor(0.3), scaled, floor(0.8)])
+    ends = _ends(Segmenter(), _pcm(audio))
+    assert [e.rejected for e in ends if e.rejected != "too short"] == [""], ends
+
+
+def test_quiet_comes_before_the_end_so_an_engine_can_decode_early(word):
+    from voice_coach.hearing.segmenter import Quiet
+
+    rng = np.random.default_rng(12)
+    audio, _, _ = corpus.place(word, "clean", None, rng)
+    seg = Segmenter(SegmenterConfig(early_ms=90, hangover_ms=210))
+    pcm, events = _pcm(audio), []
+    for i in range(0, len(pcm), 960):
+        events += [(i, e) for e in seg.feed(pcm[i : i + 960]) if isinstance(e, (Quiet, End))]
+    kinds = [type(e).__name__ for _, e in events]
+    assert kinds == ["Quiet", "End"], events
+    (iq, quiet), (ie, end) = events
+    assert quiet.speech_end == end.end  # nothing was said in between: the early decode stands
+    assert 0.09 <= (ie - iq) / 32000 <= 0.15  # the end comes one hangover later

@@ -35,7 +35,7 @@ def interpret(
     return parsed
 
 
-def capitalised_prompt(phrases: list[str], wake_word: str = "") -> str:
+def capitalised_prompt(phrases: list[str], wake_word: str = "", sep: str = ", ") -> str:
     """Whisper's ``initial_prompt`` in the measured form: "Next, Back, Pause, ... Ten."
 
     Capitalised, comma separated, with a final period: that form gave 94% on real speech where
@@ -46,4 +46,5 @@ def capitalised_prompt(phrases: list[str], wake_word: str = "") -> str:
         p = p.strip()
         if p and p not in seen:
             seen.append(p)
-    return ", ".join(p[:1].upper() + p[1:] for p in seen) + "."
+    cap = lambda p: " ".join("I" if w == "i" else w for w in (p[:1].upper() + p[1:]).split())  # noqa: E731
+    return sep.join(cap(p) for p in seen) + "."

@@ -63,6 +63,7 @@ class Listener:
         self.dropped_blocks = 0
         # Called in the recognizer thread with (capture time, 16 kHz block, level dBFS) before the
         # recognizer sees the block; returns the block to feed (the echo monitor hides the coach's voice).
+        # Returning the same array object means "left alone"; a new array is treated as hidden audio.
         self.block_filter: Callable[[float, np.ndarray, float], np.ndarray] | None = None
         self.device_name = ""
         self.rate = 0
@@ -164,7 +165,10 @@ class Listener:
     def _recognize_loop(self) -> None:
         from voice_coach.audio import StreamResampler
 
+        from voice_coach.hearing.base import SegmentingRecognizer
+
         rec = self.recognizer
+        takes_hidden = isinstance(rec, SegmentingRecognizer)
         rec.reset()  # stream times count from start()
         resampler, rate_now = None, None
         fed = 0.0  # seconds fed to the recognizer
@@ -182,12 +186,18 @@ class Listener:
                 rate_now = rate
             pcm16 = block if resampler is None else resampler.process(block)
             self._level = _db(block)
+            hidden = False
             if self.block_filter is not None and pcm16.size:
-                pcm16 = self.block_filter(t_capture, pcm16, self._level)
+                filtered = self.block_filter(t_capture, pcm16, self._level)
+                # a filter hands back the very same array when it leaves the block alone; anything
+                # else stands in for the coach's own voice: silence that must not make the next
+                # command a "run-on" of the coach's sentence
+                hidden = filtered is not pcm16
+                pcm16 = filtered
             pcm = pcm16.astype(np.int16, copy=False).tobytes()
             fed += len(pcm) / (2 * SAMPLE_RATE)
             try:
-                heard = rec.accept(pcm)
+                heard = rec.accept(pcm, hidden=True) if hidden and takes_hidden else rec.accept(pcm)
             except Exception:
                 log.exception("the recognizer failed on a block; resetting it")
                 rec.reset()

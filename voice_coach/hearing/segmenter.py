@@ -27,7 +27,8 @@ FRAME_S = FRAME_MS / 1000
 @dataclass(frozen=True)
 class SegmenterConfig:
     aggressiveness: int = 2  # webrtcvad 0..3
-    on_db: float = 5.0  # a speech frame is at least this much above the noise floor
+    on_db: float = 5.0  # a frame that opens an utterance is at least this much above the noise floor
+    stay_db: float = 5.0  # inside an utterance, this much above the floor is still speech (hysteresis)
     start_frames: int = 3  # of the last ``start_window`` frames must be speech to open
     start_window: int = 5
     min_speech_frames: int = 4  # shorter blips (clicks, knocks) are dropped
@@ -37,6 +38,8 @@ class SegmenterConfig:
     floor_rise_s: float = 2.0  # time constant of the floor rising towards louder background
     min_level_db: float = -65.0  # never treat anything quieter than this as speech
     run_on_gap_s: float = 0.45  # speech starting sooner after other speech is part of a sentence
+    isolated_blips_count: bool = True  # does a lone "too short" blip make the next speech a run-on?
+    early_ms: int = 0  # after this much trailing non-speech, say :class:`Quiet` (0: never)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,14 @@ class Begin:
 @dataclass(frozen=True)
 class Audio:
     pcm: bytes
+
+
+@dataclass(frozen=True)
+class Quiet:
+    """The utterance has been quiet for ``early_ms``: it will most likely end unchanged, so an
+    engine may decode it now (and use that result if :class:`End` has the same ``speech_end``)."""
+
+    speech_end: float
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,7 @@ class Segmenter:
         self._energy: list[float] = []
         self._prev_speech_end = -10.0  # end of any earlier speech (utterances, ignored speech)
         self._run_on = False
+        self._hidden_at = -10.0  # start of the last frame of hidden (echo-replaced) audio
 
     @property
     def position(self) -> float:
@@ -99,12 +111,14 @@ class Segmenter:
     def in_speech(self) -> bool:
         return self._state == "speech"
 
-    def feed(self, pcm: bytes) -> list[Begin | Audio | End]:
+    def feed(self, pcm: bytes, hidden: bool = False) -> list[Begin | Audio | Quiet | End]:
+        """``hidden``: this audio is comfort noise standing in for the coach's own voice (the echo
+        monitor hid it); it is silence that neither moves the noise floor nor counts as speech."""
         self._buf += pcm
         events: list[Begin | Audio | End] = []
         n = len(self._buf) // FRAME_BYTES
         for i in range(n):
-            self._step(self._buf[i * FRAME_BYTES : (i + 1) * FRAME_BYTES], events)
+            self._step(self._buf[i * FRAME_BYTES : (i + 1) * FRAME_BYTES], events, hidden)
         self._buf = self._buf[n * FRAME_BYTES :]
         return events
 
@@ -120,7 +134,8 @@ class Segmenter:
     # -- internals ---------------------------------------------------------------------------
     def _is_speech(self, frame: bytes, db: float) -> bool:
         c = self.config
-        if db < c.min_level_db or db < (self.floor_db or -96.0) + c.on_db:
+        margin = c.stay_db if self._state == "speech" else c.on_db
+        if db < c.min_level_db or db < (self.floor_db or -96.0) + margin:
             return False
         return self._vad.is_speech(frame, SAMPLE_RATE)
 
@@ -138,22 +153,31 @@ class Segmenter:
             rejected = "too short"
         if not rejected and self._run_on:
             rejected = "run-on"  # a piece of a longer sentence cut at a pause, not a command
-        self._prev_speech_end = self._last_speech_end
+        if rejected != "too short" or self._run_on or c.isolated_blips_count:
+            # a lone blip (a click, a noise burst) is no sentence that a command could be part of;
+            # a short piece right after other speech keeps the sentence going
+            self._prev_speech_end = self._last_speech_end
         level = 10 * math.log10(max(np.mean([10 ** (e / 10) for e in self._energy]), 1e-12)) if self._energy else -96.0
         return End(self._start, self._last_speech_end, round(level, 1), rejected)
 
-    def _step(self, frame: bytes, events: list) -> None:
+    def _step(self, frame: bytes, events: list, hidden: bool = False) -> None:
         c = self.config
         t0 = self._frames * FRAME_S
         self._frames += 1
         db = frame_db(frame)
         self.last_db = db
-        if self.floor_db is None:
-            self.floor_db = db
-        speech = self._is_speech(frame, db)
+        if hidden:
+            # the coach was talking: speech before this is no sentence a command could belong to
+            self._hidden_at = t0
+            speech = False
+        else:
+            if self.floor_db is None:
+                self.floor_db = db
+            speech = self._is_speech(frame, db)
 
         if self._state == "idle":
-            self._track_floor(db) if not speech else None
+            if not speech and not hidden:
+                self._track_floor(db)
             self._recent.append((frame, speech, db))
             window = list(self._recent)[-c.start_window :]
             if speech and sum(s for _, s, _ in window) >= c.start_frames:
@@ -166,7 +190,8 @@ class Segmenter:
                 self._last_speech_end = t0 + FRAME_S
                 self._silent_run = 0
                 self._state = "speech"
-                self._run_on = self._start - self._prev_speech_end < c.run_on_gap_s
+                self._run_on = (self._start - self._prev_speech_end < c.run_on_gap_s
+                                and self._prev_speech_end > self._hidden_at)
                 self._recent.clear()
                 events.append(Begin(self._start, b"".join(f for f, _, _ in frames)))
             return
@@ -180,6 +205,9 @@ class Segmenter:
                 self._silent_run = 0
             else:
                 self._silent_run += 1
+                if (c.early_ms and self._silent_run * FRAME_MS == c.early_ms // FRAME_MS * FRAME_MS
+                        and not self._run_on and self._speech_frames >= c.min_speech_frames):
+                    events.append(Quiet(self._last_speech_end))
             if self._silent_run * FRAME_MS >= c.hangover_ms:
                 events.append(self._close())
                 self._state = "idle"
@@ -191,7 +219,8 @@ class Segmenter:
 
         # ignoring an over-long utterance until a pause; the floor keeps adapting so that
         # steady noise which opened it is absorbed and the segmenter can close.
-        self._track_floor(db)
+        if not hidden:
+            self._track_floor(db)
         self._silent_run = 0 if speech else self._silent_run + 1
         if speech:
             self._prev_speech_end = t0 + FRAME_S

@@ -32,15 +32,16 @@ class WhisperOptions:
     max_new_tokens: int | None = None  # a command is 1-4 tokens; longer output is no command anyway
     no_speech_threshold: float | None = 0.6  # faster-whisper's skip: no_speech > this and logprob < below
     log_prob_threshold: float | None = -1.0
-    compression_ratio_threshold: float | None = 2.4
     suppress_blank: bool = True
     min_avg_logprob: float | None = None  # reject a transcript less sure than this (None: keep all)
     max_no_speech_prob: float | None = None  # reject when Whisper thinks this likely there was no speech
+    highpass_hz: float = 0.0  # remove rumble below this (motor hum, traffic, handling noise)
     target_dbfs: float | None = None  # scale the utterance so its speech is at this RMS level
     pad_s: float = 0.0  # low noise added before and after the utterance
     pad_dbfs: float = -60.0
     prompt_order: str = "vocab"  # vocab | singles_first
-    chunk_length: int | None = None  # seconds of the encoder window (None: Whisper's 30 s)
+    prompt_sep: str = ", "  # between the phrases of the prompt
+    encoder_frames: int = 3000  # encoder window in 10 ms frames (Whisper's own: 3000 = 30 s)
 
 
 def default_model_path() -> Path:
@@ -73,7 +74,12 @@ def _prompt_phrases(phrases: list[str], order: str) -> list[str]:
 
 
 def prepare(audio: np.ndarray, opts: WhisperOptions, rng: np.random.Generator) -> np.ndarray:
-    """Level-normalise and pad one utterance (float32 in -1..1)."""
+    """High-pass, level-normalise and pad one utterance (float32 in -1..1)."""
+    if opts.highpass_hz > 0 and audio.size:
+        spec = np.fft.rfft(audio)
+        f = np.fft.rfftfreq(len(audio), 1 / 16000)
+        spec *= np.clip((f - 0.5 * opts.highpass_hz) / (0.5 * opts.highpass_hz), 0.0, 1.0)  # gentle ramp
+        audio = np.fft.irfft(spec, len(audio)).astype(np.float32)
     if opts.target_dbfs is not None and audio.size:
         frames = audio[: len(audio) // 480 * 480].reshape(-1, 480) if len(audio) >= 480 else audio[None, :]
         rms = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1))
@@ -102,13 +108,24 @@ class WhisperRecognizer(SegmentingRecognizer):
         self._model = load_model(self.model_path, threads)
         self._chunks: list[bytes] = []
         self._rng = np.random.default_rng(0)
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        m = self._model
+        self._tokenizer = Tokenizer(m.hf_tokenizer, m.model.is_multilingual, task="transcribe", language="en")
+        self._suppress = get_suppressed_tokens(self._tokenizer, [-1])
+        self._set_prompt()
+
+    def _set_prompt(self) -> None:
         self.prompt = self._prompt()
+        self._prompt_tokens = self._tokenizer.encode(" " + self.prompt.strip())
 
     def _prompt(self) -> str:
-        return capitalised_prompt(_prompt_phrases(self.phrases(), self.options.prompt_order), self.wake_word)
+        o = self.options
+        return capitalised_prompt(_prompt_phrases(self.phrases(), o.prompt_order), self.wake_word, o.prompt_sep)
 
     def _allowed_changed(self) -> None:
-        self.prompt = self._prompt()
+        self._set_prompt()
 
     def _begin(self, pcm: bytes) -> None:
         self._chunks = [pcm]
@@ -120,27 +137,45 @@ class WhisperRecognizer(SegmentingRecognizer):
         self._chunks = []
 
     def transcribe(self, pcm: bytes) -> tuple[str | None, float | None]:
+        """Decode one utterance: features -> encoder -> greedy decode after the prompt.
+
+        faster-whisper's ``transcribe`` always pads to Whisper's 30 s window; CTranslate2's
+        encoder also takes a shorter one, and its cost is roughly proportional to the window, so
+        ``encoder_frames`` (10 ms each) sets it.
+        """
+        from faster_whisper.audio import pad_or_trim
+
         o = self.options
+        m = self._model
         audio = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
         audio = prepare(audio, o, self._rng)
-        segments, _ = self._model.transcribe(
-            audio, language="en", beam_size=o.beam_size, temperature=0.0, initial_prompt=self.prompt,
-            condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
-            no_speech_threshold=o.no_speech_threshold, log_prob_threshold=o.log_prob_threshold,
-            compression_ratio_threshold=o.compression_ratio_threshold, suppress_blank=o.suppress_blank,
-            max_new_tokens=o.max_new_tokens, chunk_length=o.chunk_length,
-        )
-        segs = [s for s in segments if s.text.strip()]
-        if not segs:
+        feats = m.feature_extractor(audio)[:, :-1]
+        frames = o.encoder_frames if feats.shape[1] <= o.encoder_frames else 3000
+        enc = m.encode(pad_or_trim(feats, frames))
+        prompt = m.get_prompt(self._tokenizer, self._prompt_tokens, without_timestamps=True)
+        max_length = len(prompt) + o.max_new_tokens if o.max_new_tokens else m.max_length
+        res = m.model.generate(
+            enc, [prompt], beam_size=o.beam_size, patience=1, length_penalty=1, max_length=max_length,
+            return_scores=True, return_no_speech_prob=True, suppress_blank=o.suppress_blank,
+            suppress_tokens=self._suppress, max_initial_timestamp_index=50,
+        )[0]
+        tokens = res.sequences_ids[0]
+        avg = res.scores[0] * len(tokens) / (len(tokens) + 1)  # faster-whisper's avg_logprob
+        no_speech = res.no_speech_prob
+        if (o.no_speech_threshold is not None and no_speech > o.no_speech_threshold
+                and not (o.log_prob_threshold is not None and avg > o.log_prob_threshold)):
+            return None, None  # Whisper's own "there was no speech"
+        text = self._tokenizer.decode(tokens).strip()
+        if not text:
             return None, None
-        avg = sum(s.avg_logprob for s in segs) / len(segs)
-        no_speech = max(s.no_speech_prob for s in segs)
         if o.min_avg_logprob is not None and avg < o.min_avg_logprob:
             return None, None
         if o.max_no_speech_prob is not None and no_speech > o.max_no_speech_prob:
             return None, None
-        text = " ".join(s.text.strip() for s in segs)
         return text, round(math.exp(avg), 3)
+
+    def _early(self) -> tuple[str | None, float | None]:
+        return self.transcribe(b"".join(self._chunks)) if self._chunks else (None, None)
 
     def _finish(self) -> tuple[str | None, float | None]:
         pcm, self._chunks = b"".join(self._chunks), []

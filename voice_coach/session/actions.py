@@ -105,6 +105,15 @@ class ReportProgress(Action):
 
 
 @dataclass(frozen=True)
+class Spoken(Action):
+    """Reported by a voice front end: the utterance ``key`` really finished playing (or was cut)."""
+
+    key: str
+    completed: bool = True
+    type = "spoken"
+
+
+@dataclass(frozen=True)
 class Ended(Action):
     reason: str  # finished | stopped | red_flag
     type = "end"

@@ -85,6 +85,9 @@ class Speaker:
         self._closed = False
         self._speaking = False
         self._level = SILENT_DB
+        # (time.monotonic(), dBFS) of each block handed to the device: the echo monitor reads the
+        # level at the moment a microphone block was captured, however late it gets to look
+        self.played_levels: deque[tuple[float, float]] = deque(maxlen=256)
         self._prep_queue: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._prep_thread: threading.Thread | None = None
         self._thread = threading.Thread(target=self._run, name="voice-coach-speaker", daemon=True)
@@ -300,6 +303,7 @@ class Speaker:
                 state["first"] = time.monotonic()
                 self._speaking = True
             self._level = rms_db(outdata[: max(0, min(n, real - pos)), 0])
+            self.played_levels.append((time.monotonic(), self._level))
             state["pos"] = pos + frames
             if state["pos"] >= buf.size:
                 raise sd.CallbackStop

@@ -1,0 +1,120 @@
+"""Drive a real ``voice-coach run`` in the virtual room: read its JSON event stream, speak to it.
+
+The coach runs as its own process (speaker and microphone are the room's default devices); the
+"person" is a second player that plays synthesized words into the room.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import roomkit
+
+
+class CoachProcess:
+    def __init__(self, *args: str, env: dict | None = None, stderr_path: Path | None = None):
+        self.stderr_path = stderr_path
+        self._err = open(stderr_path, "w") if stderr_path else subprocess.DEVNULL
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "voice_coach", "-v", "run", *args, "--json"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._err, text=True,
+            env={**os.environ, **(env or {})})
+        self.t0 = time.monotonic()
+        self.events: list[dict] = []
+        self._cv = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            event = json.loads(line)
+            event["_at"] = time.monotonic()
+            with self._cv:
+                self.events.append(event)
+                self._cv.notify_all()
+        with self._cv:
+            self._cv.notify_all()
+
+    def wait_for(self, predicate, timeout: float = 90.0, after: int = 0) -> dict:
+        """The first event (from index ``after``) that satisfies ``predicate``."""
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while True:
+                for e in self.events[after:]:
+                    if predicate(e):
+                        return e
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self._more()):
+                    tail = "\n".join(json.dumps(e)[:160] for e in self.events[-12:])
+                    raise AssertionError(f"the coach never did what was expected; its last events:\n{tail}"
+                                         f"\n{self.log_tail()}")
+                self._cv.wait(min(left, 0.5))
+
+    def _more(self) -> bool:
+        return False
+
+    def mark(self) -> int:
+        with self._cv:
+            return len(self.events)
+
+    def quiet(self, timeout: float = 90.0, settle: float = 0.6) -> None:
+        """Wait until everything the coach said has been played out and it has said nothing new
+        for ``settle`` seconds (a person waits for the coach to finish before speaking)."""
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while True:
+                said = {e["key"] for e in self.events if e["type"] == "say" and e.get("key", "").startswith("u")}
+                done = {e["key"] for e in self.events if e["type"] == "spoken"}
+                last = self.events[-1]["_at"] if self.events else self.t0
+                if said <= done and time.monotonic() - last >= settle:
+                    return
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"the coach is still speaking {sorted(said - done)}")
+                self._cv.wait(min(left, 0.1))
+
+    def of_type(self, kind: str) -> list[dict]:
+        with self._cv:
+            return [e for e in self.events if e["type"] == kind]
+
+    def log_tail(self, lines: int = 15) -> str:
+        if not self.stderr_path or not Path(self.stderr_path).exists():
+            return ""
+        text = Path(self.stderr_path).read_text(errors="replace").splitlines()
+        return "stderr:\n" + "\n".join(l for l in text if not l.startswith(("DEBUG", "ALSA")))[-3000:]
+
+    def close(self, timeout: float = 30.0) -> int:
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+            raise
+        finally:
+            if self._err is not subprocess.DEVNULL:
+                self._err.close()
+
+
+class Person:
+    """The person on the floor: says words into the room with a synthetic voice."""
+
+    def __init__(self, folder: Path, voice: str = "en-us", speed: int = 150):
+        self.folder = folder
+        self.voice = voice
+        self.speed = speed
+
+    def wav(self, text: str) -> Path:
+        path = self.folder / f"{self.voice}-{self.speed}-{text.replace(' ', '_')}.wav"
+        if not path.exists():
+            roomkit.espeak_wav(text, path, voice=self.voice, speed=self.speed)
+        return path
+
+    def say(self, text: str) -> float:
+        """Play ``text`` into the room; returns time.monotonic() at the end of playback."""
+        roomkit.play_into_room(self.wav(text))
+        return time.monotonic()
