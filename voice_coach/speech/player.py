@@ -87,7 +87,7 @@ class Speaker:
         self._level = SILENT_DB
         # (time.monotonic(), dBFS) of each block handed to the device: the echo monitor reads the
         # level at the moment a microphone block was captured, however late it gets to look
-        self.played_levels: deque[tuple[float, float]] = deque(maxlen=256)
+        self.played_levels: deque[tuple[float, float]] = deque(maxlen=8192)  # ~1 min
         self._prep_queue: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._prep_thread: threading.Thread | None = None
         self._thread = threading.Thread(target=self._run, name="voice-coach-speaker", daemon=True)
