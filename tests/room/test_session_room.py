@@ -123,3 +123,25 @@ def test_barge_in_pause_silences_the_coach_quickly(coach_env, person, tmp_path):
     delay = silent_at - word_end
     print(f"barge-in: silence {delay * 1000:.0f} ms after the end of 'pause'")
     assert delay < 0.3
+
+
+def test_with_no_microphone_the_coach_says_so_and_takes_typed_commands(coach_env, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "voice_coach", "run", "ice-rollerball", "--json", "--no-pain",
+         "--input-device", "no-such-microphone"],
+        input="no\nnext\nstop\nyes\n", capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    notices = [e["text"] for e in events if e.get("kind") == "notice"]
+    assert any("cannot find a microphone" in n for n in notices), notices
+    assert [e["index"] for e in events if e["type"] == "step"] == [0, 1, 2]
+    assert events[-1]["type"] == "end" and events[-1]["reason"] == "stopped"
+    assert "Traceback" not in result.stderr
+    assert not [e for e in events if e["type"] == "paused"]  # no microphone from the start: no pause needed
+
+
+def test_with_no_speaker_the_coach_says_so_and_offers_text_mode(coach_env, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "voice_coach", "run", "--output-device", "no-such-speaker"],
+                            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 3
+    assert "--text" in result.stderr and "Traceback" not in result.stderr
