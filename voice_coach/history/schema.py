@@ -13,6 +13,28 @@ CURRENT_VERSION = 2
 # The tables voice-coach owns; a version-0 file with other tables is someone else's database.
 TABLES = frozenset({"sessions", "steps", "pauses", "ratings", "notes", "missed", "advice"})
 
+# The tables version 2 added; both a new file and the upgrade from version 1 create them.
+_V2_TABLES = """
+CREATE TABLE notes (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id INTEGER REFERENCES sessions (id) ON DELETE CASCADE,
+    at_utc     TEXT    NOT NULL,
+    at_off     INTEGER NOT NULL DEFAULT 0,
+    text       TEXT    NOT NULL
+);
+CREATE TABLE missed (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    routine_id TEXT    NOT NULL,
+    due_utc    TEXT    NOT NULL,
+    due_off    INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (routine_id, due_utc)
+);
+CREATE TABLE advice (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    at_utc TEXT NOT NULL
+);
+"""
+
 CREATE_CURRENT = """
 CREATE TABLE sessions (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -53,25 +75,7 @@ CREATE TABLE ratings (
     at_off     INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (session_id, phase)
 );
-CREATE TABLE notes (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    session_id INTEGER REFERENCES sessions (id) ON DELETE CASCADE,
-    at_utc     TEXT    NOT NULL,
-    at_off     INTEGER NOT NULL DEFAULT 0,
-    text       TEXT    NOT NULL
-);
-CREATE TABLE missed (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    routine_id TEXT    NOT NULL,
-    due_utc    TEXT    NOT NULL,
-    due_off    INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (routine_id, due_utc)
-);
-CREATE TABLE advice (
-    id     INTEGER PRIMARY KEY AUTOINCREMENT,
-    at_utc TEXT NOT NULL
-);
-"""
+""" + _V2_TABLES
 
 # from_version -> statements that bring a file of that version to from_version + 1
 UPGRADES: dict[int, str] = {
@@ -81,25 +85,9 @@ ALTER TABLE sessions ADD COLUMN ended_off INTEGER;
 ALTER TABLE sessions ADD COLUMN closed_utc TEXT;
 ALTER TABLE steps ADD COLUMN at_off INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE ratings ADD COLUMN at_off INTEGER NOT NULL DEFAULT 0;
-CREATE TABLE notes (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    session_id INTEGER REFERENCES sessions (id) ON DELETE CASCADE,
-    at_utc     TEXT    NOT NULL,
-    at_off     INTEGER NOT NULL DEFAULT 0,
-    text       TEXT    NOT NULL
-);
-CREATE TABLE missed (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    routine_id TEXT    NOT NULL,
-    due_utc    TEXT    NOT NULL,
-    due_off    INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (routine_id, due_utc)
-);
-CREATE TABLE advice (
-    id     INTEGER PRIMARY KEY AUTOINCREMENT,
-    at_utc TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sessions_started ON sessions (started_utc);
+"""
+    + _V2_TABLES
+    + """CREATE INDEX IF NOT EXISTS sessions_started ON sessions (started_utc);
 CREATE INDEX IF NOT EXISTS steps_session ON steps (session_id);
 CREATE INDEX IF NOT EXISTS pauses_session ON pauses (session_id);
 """,
