@@ -46,31 +46,25 @@ def rss_mb() -> float:
 # ("segmenter") relative to the shipped defaults. Run with --variants a,b,c on a --split corpus.
 VARIANTS: dict[str, dict] = {
     "default": {},
+    # the settings before the experiments (docs/benchmarks-recognition.md): for held-out comparisons
+    "before": {"whisper": {"max_new_tokens": None},
+               "segmenter": {"isolated_blips_count": True, "run_on_gap_s": 0.45}},
     "stay2": {"segmenter": {"stay_db": 2.0}},
     "stay0": {"segmenter": {"stay_db": 0.0}},
     "hang300": {"segmenter": {"hangover_ms": 300}},
+    "hang180": {"segmenter": {"hangover_ms": 180}},
     "agc-20": {"whisper": {"target_dbfs": -20.0}},
-    "agc-30": {"whisper": {"target_dbfs": -30.0}},
     "pad0.3": {"whisper": {"pad_s": 0.3}},
     "tok8": {"whisper": {"max_new_tokens": 8}},
     "singles": {"whisper": {"prompt_order": "singles_first"}},
+    "periods": {"whisper": {"prompt_sep": ". "}},
+    "measured": {"whisper": {"prompt_order": "measured_first"}},
     "beam2": {"whisper": {"beam_size": 2}},
     "beam4": {"whisper": {"beam_size": 4}},
+    "runon0.45": {"segmenter": {"run_on_gap_s": 0.45}},
     "blips": {"segmenter": {"isolated_blips_count": False}},
-    "periods": {"whisper": {"prompt_sep": ". "}},
-    "singles-periods": {"whisper": {"prompt_order": "singles_first", "prompt_sep": ". "}},
-    "nsp-off": {"whisper": {"no_speech_threshold": None, "log_prob_threshold": None}},
-    "nosupp": {"whisper": {"suppress_blank": False}},
-    "enc1000": {"whisper": {"encoder_frames": 1000}},
-    "enc500": {"whisper": {"encoder_frames": 500}},
     "hp120": {"whisper": {"highpass_hz": 120.0}},
     "hp200": {"whisper": {"highpass_hz": 200.0}},
-    "hp120-agc": {"whisper": {"highpass_hz": 120.0, "target_dbfs": -20.0}},
-    "early90": {"segmenter": {"early_ms": 90}},
-    "early120": {"segmenter": {"early_ms": 120}},
-    "hang180": {"segmenter": {"hangover_ms": 180}},
-    "combo": {"whisper": {"target_dbfs": -20.0, "max_new_tokens": 8},
-              "segmenter": {"stay_db": 2.0, "isolated_blips_count": False}},
 }
 
 

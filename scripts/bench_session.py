@@ -329,13 +329,13 @@ def run_session(name: str, env: dict, args, lang: str, tmp: Path) -> SessionResu
         d.answer(w["stop"], _question("confirm_stop"), "stop")
         d.answer(w["no"], lambda e: e["type"] == "say" and "carry on" in e["text"], "no (carry on)")
         coach.wait_for(_step(4), timeout=120 + 720 / args.time_scale)  # the ice timer runs out
+        d.answer(w["next"], _step(5), "next")  # the closing words follow by themselves
         if pain:
-            d.answer(w["next"], _question("pain_after"), "next")
+            coach.wait_for(_question("pain_after"), timeout=60)
             d.answer(w["four"], _question("confirm_pain"), "number (pain)")
             d.answer(w["yes"], _type("end"), "yes")
         else:
-            d.answer(w["stop"], _question("confirm_stop"), "stop")
-            d.answer(w["yes"], _type("end"), "yes")
+            coach.wait_for(_type("end"), timeout=60)
         coach.close(timeout=60)
     except Exception as exc:  # report what was measured; say why it ended early
         result.error = f"{type(exc).__name__}: {str(exc)[:600]}"

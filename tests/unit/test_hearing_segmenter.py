@@ -152,19 +152,3 @@ def test_a_lone_blip_before_a_command_does_not_make_it_a_run_on(word):
     audio = np.concatenate([floor(0.7), blip, floor(0.3), scaled, floor(0.8)])
     ends = _ends(Segmenter(), _pcm(audio))
     assert [e.rejected for e in ends if e.rejected != "too short"] == [""], ends
-
-
-def test_quiet_comes_before_the_end_so_an_engine_can_decode_early(word):
-    from voice_coach.hearing.segmenter import Quiet
-
-    rng = np.random.default_rng(12)
-    audio, _, _ = corpus.place(word, "clean", None, rng)
-    seg = Segmenter(SegmenterConfig(early_ms=90, hangover_ms=210))
-    pcm, events = _pcm(audio), []
-    for i in range(0, len(pcm), 960):
-        events += [(i, e) for e in seg.feed(pcm[i : i + 960]) if isinstance(e, (Quiet, End))]
-    kinds = [type(e).__name__ for _, e in events]
-    assert kinds == ["Quiet", "End"], events
-    (iq, quiet), (ie, end) = events
-    assert quiet.speech_end == end.end  # nothing was said in between: the early decode stands
-    assert 0.09 <= (ie - iq) / 32000 <= 0.15  # the end comes one hangover later

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from voice_coach.hearing.interpret import interpret
-from voice_coach.hearing.segmenter import Audio, Begin, End, Quiet, Segmenter, SegmenterConfig
+from voice_coach.hearing.segmenter import Audio, Begin, End, Segmenter, SegmenterConfig
 from voice_coach.hearing.types import Heard
 from voice_coach.session.commands import Command
 from voice_coach.vocabulary import Vocabulary
@@ -13,12 +13,8 @@ class SegmentingRecognizer:
     """Base of the engines: subclasses decode one VAD-cut utterance at a time.
 
     Subclasses implement ``_begin(pcm)``, ``_audio(pcm)`` and ``_finish() -> (text, confidence)``
-    (``_finish`` returns None text for "heard nothing"), and ``_discard()``. A whole-utterance
-    engine may also implement ``_early() -> (text, confidence)``: decode what was heard so far when
-    the segmenter says :class:`Quiet`, so the result is ready the moment the utterance ends.
+    (``_finish`` returns None text for "heard nothing"), and ``_discard()``.
     """
-
-    _early = None  # engines that stream (Vosk) have nothing to gain from an early decode
 
     def __init__(self, vocab: Vocabulary, *, max_utterance_s: float = 3.0, wake_word: str = "",
                  segmenter: SegmenterConfig | None = None):
@@ -34,7 +30,6 @@ class SegmentingRecognizer:
         self.allowed: frozenset[Command] | None = None
         self.numbers = True
         self._open = False
-        self._early_result: tuple[float, tuple[str | None, float | None]] | None = None
 
     # -- CommandRecognizer -------------------------------------------------------------------
     def accept(self, pcm: bytes, hidden: bool = False) -> list[Heard]:
@@ -85,11 +80,7 @@ class SegmentingRecognizer:
         for ev in events:
             if isinstance(ev, Begin):
                 self._open = True
-                self._early_result = None
                 self._begin(ev.pcm)
-            elif isinstance(ev, Quiet):
-                if self._open and self._early is not None:
-                    self._early_result = (ev.speech_end, self._early())
             elif isinstance(ev, Audio):
                 if self._open:
                     self._audio(ev.pcm)
@@ -97,15 +88,10 @@ class SegmentingRecognizer:
                 if not self._open:
                     continue
                 self._open = False
-                early, self._early_result = self._early_result, None
                 if ev.rejected:
                     self._discard()
                     continue
-                if early is not None and early[0] == ev.end:  # nothing was said after the early decode
-                    self._discard()
-                    text, confidence = early[1]
-                else:
-                    text, confidence = self._finish()
+                text, confidence = self._finish()
                 if not text:
                     continue
                 parsed = interpret(text, self.vocab, self.allowed, self.numbers, self.wake_word)

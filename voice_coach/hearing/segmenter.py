@@ -5,6 +5,10 @@ frame only counts as speech when the VAD says so *and* it is clearly louder than
 floor. The floor follows the background (quickly down, slowly up) and also adapts while an
 over-long utterance is being ignored, so a motor that starts mid-sentence is absorbed within
 seconds instead of keeping the coach deaf. Idle cost is one VAD call per 30 ms frame.
+
+Audio marked ``hidden`` is the echo monitor's comfort noise in place of the coach's own voice: it
+is silence that neither moves the floor (a -65 dBFS stretch would drag it under a fan, which then
+sounds like speech) nor lets earlier speech make a barge-in command a "run-on".
 """
 
 from __future__ import annotations
@@ -37,9 +41,8 @@ class SegmenterConfig:
     max_utterance_s: float = 3.0  # longer speech is not a command: ignored until silence
     floor_rise_s: float = 2.0  # time constant of the floor rising towards louder background
     min_level_db: float = -65.0  # never treat anything quieter than this as speech
-    run_on_gap_s: float = 0.45  # speech starting sooner after other speech is part of a sentence
-    isolated_blips_count: bool = True  # does a lone "too short" blip make the next speech a run-on?
-    early_ms: int = 0  # after this much trailing non-speech, say :class:`Quiet` (0: never)
+    run_on_gap_s: float = 0.6  # speech starting sooner after other (real, not hidden) speech is part of a sentence
+    isolated_blips_count: bool = False  # does a lone "too short" blip make the next speech a run-on?
 
 
 @dataclass(frozen=True)
@@ -51,14 +54,6 @@ class Begin:
 @dataclass(frozen=True)
 class Audio:
     pcm: bytes
-
-
-@dataclass(frozen=True)
-class Quiet:
-    """The utterance has been quiet for ``early_ms``: it will most likely end unchanged, so an
-    engine may decode it now (and use that result if :class:`End` has the same ``speech_end``)."""
-
-    speech_end: float
 
 
 @dataclass(frozen=True)
@@ -111,7 +106,7 @@ class Segmenter:
     def in_speech(self) -> bool:
         return self._state == "speech"
 
-    def feed(self, pcm: bytes, hidden: bool = False) -> list[Begin | Audio | Quiet | End]:
+    def feed(self, pcm: bytes, hidden: bool = False) -> list[Begin | Audio | End]:
         """``hidden``: this audio is comfort noise standing in for the coach's own voice (the echo
         monitor hid it); it is silence that neither moves the noise floor nor counts as speech."""
         self._buf += pcm
@@ -205,9 +200,6 @@ class Segmenter:
                 self._silent_run = 0
             else:
                 self._silent_run += 1
-                if (c.early_ms and self._silent_run * FRAME_MS == c.early_ms // FRAME_MS * FRAME_MS
-                        and not self._run_on and self._speech_frames >= c.min_speech_frames):
-                    events.append(Quiet(self._last_speech_end))
             if self._silent_run * FRAME_MS >= c.hangover_ms:
                 events.append(self._close())
                 self._state = "idle"
