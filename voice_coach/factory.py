@@ -83,9 +83,11 @@ def make_voice_io(settings: Settings, *, listen: bool = True, output_device: str
     if not listen:
         return VoiceIO(speaker, None, inbox)
 
-    def talkover() -> None:  # the listener's thread: silence first, then tell whoever is in charge
-        speaker.stop()
+    def talkover() -> None:  # the listener's thread
+        # Tell whoever is in charge first, so the speaker's "stopped" events that follow are known
+        # to be a talk-over's (the cut sentence is held, not taken as said), then fall silent.
         inbox.put(TalkOver(time.monotonic()))
+        speaker.stop()
 
     echo = EchoMonitor(speaker.played_levels, on_talkover=talkover)
     try:

@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import roomkit
 
 
@@ -115,6 +116,16 @@ class Person:
         return path
 
     def say(self, text: str) -> float:
-        """Play ``text`` into the room; returns time.monotonic() at the end of playback."""
-        roomkit.play_into_room(self.wav(text))
-        return time.monotonic()
+        """Play ``text`` into the room; returns the time.monotonic() at which the word's sound
+        ended (espeak-ng ends its files with a stretch of silence, which is left out)."""
+        path = self.wav(text)
+        roomkit.play_into_room(path)
+        return time.monotonic() - trailing_silence(path)
+
+
+def trailing_silence(path: Path, threshold_db: float = -50.0) -> float:
+    """Seconds of silence at the end of a WAV file."""
+    samples, rate = roomkit.read_wav(path)
+    x = np.abs(np.asarray(samples, dtype=np.float64))  # in [-1, 1]
+    loud = np.nonzero(x > 10 ** (threshold_db / 20))[0]
+    return (x.size - (loud[-1] + 1 if loud.size else 0)) / rate

@@ -100,17 +100,25 @@ def test_stop_and_yes_end_the_session_and_the_history_says_so(coach_env, person,
     assert session["pain_before"] is None and session["pain_after"] is None
 
 
-def test_barge_in_pause_silences_the_coach_quickly(coach_env, person, tmp_path):
+def test_barge_in_pause_silences_the_coach_quickly_and_resume_says_the_cut_sentence_again(
+        coach_env, person, tmp_path):
     """'pause' said while the coach speaks: time from the end of the word to silence in the room."""
     coach = CoachProcess("ice-rollerball", "--no-pain", stderr_path=tmp_path / "coach.log")
     recorder = roomkit.RoomRecorder().start()
     try:
-        coach.wait_for(lambda e: e["type"] == "question" and e["question"] == "safety")
+        question = coach.wait_for(lambda e: e["type"] == "say" and e["kind"] == "question")
         time.sleep(2.5)  # the coach is in the middle of its long safety question
         word_start = time.monotonic()
         word_end = person.say("pause")
         coach.wait_for(lambda e: e["type"] == "paused", timeout=10)
         recorder.wait_for_samples(word_end + 1.0)
+        cut = coach.wait_for(lambda e: e["type"] == "spoken" and e["key"] == question["key"])
+        assert cut["completed"] is False
+        coach.quiet()
+        mark = coach.mark()
+        person.say("resume")
+        again = coach.wait_for(lambda e: e["type"] == "say" and e["kind"] == "question", after=mark)
+        assert again["text"] == question["text"]
     finally:
         recorder.stop()
         coach.proc.terminate()
