@@ -46,7 +46,7 @@ def rss_mb() -> float:
 # ("segmenter") relative to the shipped defaults. Run with --variants a,b,c on a --split corpus.
 VARIANTS: dict[str, dict] = {
     "default": {},
-    # the settings before the experiments (docs/benchmarks-recognition.md): for held-out comparisons
+    # the settings before the experiments (docs/benchmarks.md, speech in): for held-out comparisons
     "before": {"whisper": {"max_new_tokens": None},
                "segmenter": {"isolated_blips_count": True, "run_on_gap_s": 0.45}},
     "stay2": {"segmenter": {"stay_db": 2.0}},

@@ -314,9 +314,8 @@ def run_session(name: str, env: dict, args, lang: str, tmp: Path) -> SessionResu
             d.answer(w["yes"], _type("pain"), "yes")
         coach.wait_for(_question("safety"), timeout=60)
         d.answer(w["no"], _step(1), "no (safety)")
-        # barge-in trials on the long prompt of step 2: "repeat" (the prompt is said again), "pause"
-        # while it is being said, "resume". (Resuming after a talk-over pause should say the cut
-        # prompt again by itself, but does not: see docs/benchmarks-session.md.)
+        # barge-in trials on the long prompt of step 2: "repeat" (the prompt is said again, so a
+        # long sentence is playing), "pause" while it is being said, "resume".
         for i in range(trials):
             key = d.answer(w["repeat"], _prompt, "repeat")["key"]
             if d.barge_in(w["pause"], key, "pause (barge-in)"):

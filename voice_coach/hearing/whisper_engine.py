@@ -1,7 +1,7 @@
 """faster-whisper (tiny.en by default) on VAD-cut utterances, prompted with the command words.
 
 Whisper decodes whole utterances, so each one is decoded the moment the segmenter closes it.
-Settings are the measured ones (docs/benchmarks-recognition.md, "Experiments"): int8, beam 1, no
+Settings are the measured ones (docs/benchmarks.md, speech in, "Experiments"): int8, beam 1, no
 temperature fallback, the vocabulary as a capitalised, comma-separated ``initial_prompt``; only
 an exact single-phrase transcript counts.
 """
