@@ -58,8 +58,19 @@ class EchoMonitor:
 
     def _envelope(self, t: float) -> float:
         """The loudest the coach played within the echo's travel time before ``t``."""
-        recent = [db for ts, db in list(self.played) if t - self.s.window_s <= ts <= t]
-        return max(recent) if recent else SILENT_DB
+        lo = t - self.s.window_s
+        for _ in range(3):  # newest first; the speaker's thread may append meanwhile: then look again
+            try:
+                loudest = SILENT_DB
+                for ts, db in reversed(self.played):
+                    if ts < lo:
+                        break
+                    if ts <= t and db > loudest:
+                        loudest = db
+                return loudest
+            except RuntimeError:
+                continue
+        return max((db for ts, db in list(self.played) if lo <= ts <= t), default=SILENT_DB)
 
     def echo_limit(self, t: float) -> float:
         """The loudest level the coach's own voice can reach at the microphone around ``t``."""
