@@ -123,3 +123,21 @@ def test_alert_is_the_loudest_chime_and_kinds_differ():
     assert len({chime(k).size for k in CHIME_KINDS}) == len(CHIME_KINDS)
     with pytest.raises(ValueError):
         chime("bogus")
+
+
+def test_an_utterance_pyttsx3_renders_as_silence_is_said_by_espeak_ng_instead(monkeypatch):
+    """pyttsx3 #419 (seen here once in a full run): a later utterance came back as an empty WAV.
+    A prompt must never be skipped silently."""
+
+    def empty_wav(text, voice, rate, out_path):
+        with wave.open(out_path, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(22050)
+
+    monkeypatch.setattr(synth, "_synth_pyttsx3", empty_wav)
+    x, rate = synth.synthesize("Keep it there for fifteen minutes.", synth.default_voice(), 165)
+    assert rate == 22050
+    assert x.size > 1.0 * rate  # about two seconds of real speech from the espeak-ng program
+    assert np.abs(x).max() > 1000
+    assert synth.fallback_reason() is None  # pyttsx3 stays in use for the next utterances

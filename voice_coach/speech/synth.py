@@ -233,8 +233,14 @@ def synthesize(text: str, voice: str, rate: int, timeout: float | None = None) -
                 _broken = f"pyttsx3 failed: {result[0]!r}"
             else:
                 x, sr = _read_wav(path)
-                return trim_silence(x, sr), sr
-            log.warning("%s; using the espeak-ng program from now on", _broken)
+                x = trim_silence(x, sr)
+                if x.size or not any(ch.isalnum() for ch in text):
+                    return x, sr
+                # pyttsx3 #419: an utterance silently rendered as nothing. Never skip a prompt:
+                # say this one with the espeak-ng program (same engine and voices).
+                log.warning("pyttsx3 rendered %r as silence; using the espeak-ng program for it", text[:40])
+            if _broken:
+                log.warning("%s; using the espeak-ng program from now on", _broken)
         _synth_espeak_cli(text, voice, rate, path)
         x, sr = _read_wav(path)
         return trim_silence(x, sr), sr
