@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit"))
 from test_history_data import generate, write  # noqa: E402
 
-from voice_coach.history import HistoryStore, progress, report  # noqa: E402
+from voice_coach.history import HistoryStore, progress  # noqa: E402
 
 tmp = Path(tempfile.mkdtemp())
 os.environ["XDG_DATA_HOME"] = str(tmp / "data")

@@ -54,7 +54,6 @@ def test_a_whole_routine_completed_by_voice(coach_env, person, tmp_path):
         coach.wait_for(lambda e: e["type"] == "question" and e["question"] == "safety")
         _answer(coach, person, "no", lambda e: e["type"] == "step" and e["index"] == 1)
         _answer(coach, person, "next", lambda e: e["type"] == "step" and e["index"] == 2)
-        step2 = coach.of_type("step")[-1]
         repeated = _answer(coach, person, "repeat", lambda e: e["type"] == "say" and e["kind"] == "prompt")
         assert repeated["text"].startswith("Take the rollerball")
         _answer(coach, person, "back", lambda e: e["type"] == "step" and e["index"] == 1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from voice_coach import routines, settings
-from voice_coach.console import Printer
 from voice_coach.errors import UserError
 from voice_coach.simulate import parse_script, simulate
 
