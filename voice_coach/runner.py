@@ -14,7 +14,6 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Callable, Protocol
 
 from voice_coach.console import InputClosed, Printer
@@ -183,7 +182,3 @@ def _install_signal_handlers() -> Callable[[], None]:
             signal.signal(s, h)
 
     return restore
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
