@@ -12,25 +12,17 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-import pytest
+
+import support
+from support import wait_for_log
 
 from voice_coach.schedule.store import pid_file, serve_pid
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def room_env() -> dict[str, str]:
-    script = ROOT / "scripts" / "virtual-room"
-    if subprocess.run([str(script), "status"], capture_output=True).returncode != 0:
-        pytest.fail("serve opens audio devices: start the virtual room with 'scripts/virtual-room start'")
-    env = os.environ.copy()
-    for line in subprocess.run([str(script), "env"], capture_output=True, text=True, check=True).stdout.splitlines():
-        if line.startswith("export "):
-            key, _, value = line[len("export "):].partition("=")
-            env[key] = value.strip("'\"")
-    return env
+    return support.room_env("serve opens audio devices")
 
 
 def vc(*args: str, env=None) -> subprocess.CompletedProcess:
@@ -38,18 +30,6 @@ def vc(*args: str, env=None) -> subprocess.CompletedProcess:
                           timeout=60, env=env or os.environ.copy())
     assert proc.returncode == 0, proc.stderr
     return proc
-
-
-def wait_for(log: Path, text: str, proc: subprocess.Popen, timeout: float = 30) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        content = log.read_text(errors="replace")
-        if text in content:
-            return content
-        if proc.poll() is not None:
-            pytest.fail(f"serve exited ({proc.returncode}) before '{text}':\n{content}")
-        time.sleep(0.1)
-    pytest.fail(f"no '{text}' within {timeout} s:\n{log.read_text(errors='replace')}")
 
 
 def test_serve_lifecycle(tmp_path):
@@ -61,7 +41,7 @@ def test_serve_lifecycle(tmp_path):
         proc = subprocess.Popen([sys.executable, "-m", "voice_coach", "serve"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=err)
     try:
-        content = wait_for(log, "serving 1 schedule entry", proc)
+        content = wait_for_log(log, "serving 1 schedule entry", proc)
         assert "<6>INFO voice_coach.serve: serving 1 schedule entry" in content
         assert "evening-back-relief daily 20:00" in content
         deadline = time.monotonic() + 10
@@ -70,7 +50,7 @@ def test_serve_lifecycle(tmp_path):
         assert serve_pid() == proc.pid
         out = vc("schedule", "ice", "--every", "60m", "--for", "2h", "--start", "23:59", env=env).stdout
         assert "not running" not in out  # the CLI found serve and signalled it
-        wait_for(log, "re-reading the schedule", proc, timeout=10)
+        wait_for_log(log, "re-reading the schedule", proc, timeout=10)
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=20)

@@ -7,17 +7,18 @@ Needs the virtual room (``scripts/virtual-room start``), espeak-ng and pulseaudi
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+
+import support
+from support import wait_for_log
 
 from voice_coach import paths
 from voice_coach.history import HistoryStore
@@ -25,7 +26,6 @@ from voice_coach.schedule.store import ScheduleBook
 
 pytestmark = pytest.mark.room
 
-ROOT = Path(__file__).resolve().parents[2]
 ROUTINE = """\
 [routine]
 id = "serve-room-test"
@@ -49,31 +49,11 @@ say = "That is all. Well done."
 
 
 def room_env() -> dict[str, str]:
-    script = ROOT / "scripts" / "virtual-room"
-    status = subprocess.run([str(script), "status"], capture_output=True, text=True)
-    if status.returncode != 0:
-        pytest.fail("the virtual room is not running: start it with 'scripts/virtual-room start'")
+    env = support.room_env("the virtual room is not running")
     for tool in ("espeak-ng", "paplay"):
         if not shutil.which(tool):
             pytest.fail(f"{tool} is missing: apt-get install espeak-ng pulseaudio-utils")
-    env = os.environ.copy()
-    for line in subprocess.run([str(script), "env"], capture_output=True, text=True, check=True).stdout.splitlines():
-        if line.startswith("export "):
-            key, _, value = line[len("export "):].partition("=")
-            env[key] = value.strip("'\"")
     return env
-
-
-def wait_for(log: Path, text: str, timeout: float, proc: subprocess.Popen) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        content = log.read_text(errors="replace") if log.exists() else ""
-        if text in content:
-            return content
-        if proc.poll() is not None:
-            pytest.fail(f"serve exited ({proc.returncode}) before '{text}':\n{content}")
-        time.sleep(0.2)
-    pytest.fail(f"no '{text}' within {timeout} s; serve log:\n{log.read_text(errors='replace')}")
 
 
 def test_serve_announces_hears_start_runs_and_records(tmp_path):
@@ -94,11 +74,11 @@ def test_serve_announces_hears_start_runs_and_records(tmp_path):
         proc = subprocess.Popen([sys.executable, "-m", "voice_coach", "serve", "--answer-timeout", "30",
                                  "--time-scale", "0.5"], env=env, stdout=subprocess.DEVNULL, stderr=err)
     try:
-        wait_for(log, "announcing serve-room-test", 40, proc)
-        wait_for(log, "waiting up to", 30, proc)  # the announcement has been spoken
+        wait_for_log(log, "announcing serve-room-test", proc, 40)
+        wait_for_log(log, "waiting up to", proc, 30)  # the announcement has been spoken
         time.sleep(0.5)
         subprocess.run(["paplay", str(start_wav)], env=env, check=True, timeout=20)
-        content = wait_for(log, "session serve-room-test ended", 90, proc)
+        content = wait_for_log(log, "session serve-room-test ended", proc, 90)
         assert "session serve-room-test starting" in content
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -3,24 +3,18 @@ directly (no audio device): audio the filter replaced is hidden from the run-on 
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
+from support import load_script
 
 from voice_coach.hearing import Listener, make_recognizer
 from voice_coach.session.commands import Command
 from voice_coach.settings import HearingSettings
 
-ROOT = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location("make_corpus", ROOT / "scripts" / "make_corpus.py")
-corpus = importlib.util.module_from_spec(spec)
-sys.modules["make_corpus"] = corpus
-spec.loader.exec_module(corpus)
+corpus = load_script("make_corpus")
 
 
 @pytest.fixture(scope="module")
