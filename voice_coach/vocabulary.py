@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from voice_coach.session.commands import Command
 
 _ENGLISH = {
-    Command.NEXT: ("next", "continue", "go on"),
+    Command.NEXT: ("next", "continue", "go on", "next one", "go ahead", "carry on", "keep going"),
     Command.BACK: ("back", "previous"),
     Command.PAUSE: ("pause", "wait", "hold on"),
     Command.RESUME: ("resume", "go"),
     Command.REPEAT: ("repeat", "again"),
     Command.SKIP: ("skip",),
     Command.STOP: ("stop", "end"),
-    Command.YES: ("yes",),
-    Command.NO: ("no",),
+    Command.YES: ("yes", "yeah", "yep", "yup", "sure", "okay", "ok"),
+    Command.NO: ("no", "nope", "nah"),
     Command.TIME_LEFT: ("time left", "how long"),
     Command.HELP: ("help",),
     Command.SLOWER: ("slower",),
