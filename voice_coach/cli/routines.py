@@ -88,6 +88,10 @@ def _check(args) -> int:
     failed = False
     for path in args.files:
         routine, problems = routines.check_file(path)
+        if routine is not None:
+            problems = problems + _simulation_problems(routine, path)
+            if any(p.severity == "error" for p in problems):
+                routine = None
         for problem in problems:
             print(problem, file=sys.stderr if problem.severity == "error" else sys.stdout)
         if routine is None:
@@ -96,3 +100,15 @@ def _check(args) -> int:
             print(f"{path}: ok ({routine.id}, {len(routine.steps)} steps"
                   f"{', ' + str(len(problems)) + ' warning(s)' if problems else ''})")
     return 1 if failed else 0
+
+
+def _simulation_problems(routine: Routine, path: Path) -> list[routines.Problem]:
+    """A routine passes the check only if a whole session of it simulates to its end."""
+    from voice_coach.simulate import simulate
+
+    try:
+        simulate(routine)
+    except RuntimeError as exc:
+        return [routines.Problem(path, 1, f"the routine cannot be run to its end ({exc}); "
+                                          "make it shorter or simpler")]
+    return []

@@ -44,7 +44,10 @@ def load_all() -> list[Routine]:
         try:
             routine = load_file(path)
         except RoutineError as exc:
-            log.warning("skipping a broken routine file:\n%s", exc)
+            log.warning("left out the routine file %s (run 'voice-coach routines check' on it):\n%s", path, exc)
+            continue
+        except Exception:  # noqa: BLE001 - one user file must never break every command
+            log.exception("left out the routine file %s: checking it failed", path)
             continue
         found[routine.id] = routine
     return list(found.values())

@@ -2,13 +2,21 @@
 
 tomllib keeps no line numbers, so :class:`_Lines` scans the raw text for table headers and keys to
 point each problem at the line that causes it.
+
+A routine file is untrusted input: reading and checking it is bounded (file size, nesting, steps,
+sides, cues, a floor on ``every`` and a budget of timed moments), special files are refused without
+being read, and control characters in the text are refused, so one bad file can only ever be left
+out with a message, never hang, exhaust memory or write escape sequences to a terminal.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import stat
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +43,15 @@ CUE_KEYS = {"at": (int, float, str), "every": (int, float, str), "say": str}
 MAX_BLOCK_S = 60 * 60
 MAX_REST_S = 10 * 60
 MAX_SETS = 10
+MAX_FILE_BYTES = 256 * 1024  # the largest built-in is 7 KB
+MAX_STEPS = 100
+MAX_SIDES = 6
+MAX_CUES = 10  # cue tables per step
+MIN_CUE_EVERY_S = 10.0
+MAX_MOMENTS = 2000  # things said or timed in one session (Step.moments summed over the routine)
+# Text may hold newlines and tabs; any other control character (an escape sequence, NUL) or a
+# bidirectional override could rewrite the terminal or hide text, so it is refused.
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
@@ -174,6 +191,25 @@ class _Checker:
                                   "could hear itself; rephrase (e.g. 'then' for 'next', 'rest' for 'pause')")
 
 
+def _bad_character(text: str) -> str | None:
+    """The first control or bidi-override character in ``text`` (as U+XXXX), or None."""
+    for ch in text:
+        if (unicodedata.category(ch) == "Cc" and ch not in "\n\t") or ch in _BIDI:
+            return f"U+{ord(ch):04X}"
+    return None
+
+
+def _check_characters(c: _Checker, table: tuple, data: dict, where: str) -> None:
+    for key, value in data.items():
+        texts = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        for text in (t for t in texts if isinstance(t, str)):
+            bad = _bad_character(text)
+            if bad:
+                c.error(table, key, f"'{key}' in {where} contains the control character {bad} (an escape "
+                                    "sequence or NUL); remove it: only printable text, newlines and tabs are allowed")
+                break
+
+
 def _type_name(kind) -> str:
     names = {str: "text in quotes", int: "a whole number", float: "a number", bool: "true or false",
              list: "a list like [\"a\", \"b\"]"}
@@ -195,6 +231,7 @@ def _check_step(c: _Checker, index: int, data: dict, audience: str) -> Step | No
     else:
         where = f"step '{step_id}'"
     c.keys(table, data, STEP_KEYS, where)
+    _check_characters(c, table, data, where)
     title = c.text(table, data, "title", where)
     say = c.text(table, data, "say", where)
     kind = data.get("kind", "instruction")
@@ -217,6 +254,10 @@ def _check_step(c: _Checker, index: int, data: dict, audience: str) -> Step | No
     if not isinstance(sides, list) or not all(isinstance(s, str) and s.strip() for s in sides):
         c.error(table, "sides", f"{where}: sides is a list of names, e.g. sides = [\"left\", \"right\"]")
         sides = []
+    if len(sides) > MAX_SIDES:
+        c.error(table, "sides", f"{where} has {len(sides)} sides; at most {MAX_SIDES} are allowed: "
+                                "split it into several steps")
+        sides = sides[:MAX_SIDES]
     if (sides or sets > 1 or rest) and duration is None and "duration" not in data:
         c.error(table, "duration", f"{where} has sides, sets or rest but no duration; add duration = \"60s\"")
     if rest and sets == 1:
@@ -238,6 +279,10 @@ def _check_step(c: _Checker, index: int, data: dict, audience: str) -> Step | No
                              "add duration = \"10m\" (at most 20 minutes)")
     cues = []
     raw_cues = data.get("cues", [])
+    if isinstance(raw_cues, list) and len(raw_cues) > MAX_CUES:
+        c.error(table + ("cues", 0), None, f"{where} has {len(raw_cues)} cues; at most {MAX_CUES} are allowed "
+                                           "(use every = \"3m\" for a repeated cue)")
+        raw_cues = []
     if isinstance(raw_cues, list):
         for n, raw in enumerate(raw_cues):
             cue = _check_cue(c, table + ("cues", n), f"cue {n + 1} of {where}", raw, duration)
@@ -262,6 +307,7 @@ def _check_cue(c: _Checker, table: tuple, where: str, data: Any, duration: float
         c.error(table, None, f"{where} must be a table written as [[steps.cues]]")
         return None
     c.keys(table, data, CUE_KEYS, where)
+    _check_characters(c, table, data, where)
     say = c.text(table, data, "say", where)
     c.risky_words(table, "say", say, where)
     if duration is None:
@@ -273,6 +319,10 @@ def _check_cue(c: _Checker, table: tuple, where: str, data: Any, duration: float
     if "every" in data:
         every = c.duration(table, data, "every", where, MAX_BLOCK_S)
         if every is None:
+            return None
+        if every < MIN_CUE_EVERY_S:
+            c.error(table, "every", f"{where} every {data['every']!r} is too often; a repeated cue comes at "
+                                    f"most every {MIN_CUE_EVERY_S:g} seconds (e.g. every = \"30s\")")
             return None
         count = int((duration - 1e-9) // every)
         if count == 0:
@@ -298,6 +348,10 @@ def _check_cue(c: _Checker, table: tuple, where: str, data: Any, duration: float
 
 def check_text(text: str, path: Path, builtin: bool = False) -> tuple[Routine | None, list[Problem]]:
     """Parse and check a routine; returns the routine (None if any error) and every problem found."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_FILE_BYTES:
+        return None, [Problem(path, 1, f"the file is {size // 1024} KB, more than the {MAX_FILE_BYTES // 1024} KB "
+                                       "a routine may have; split it into shorter routines")]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -305,6 +359,9 @@ def check_text(text: str, path: Path, builtin: bool = False) -> tuple[Routine | 
         line = int(match.group(1)) if match else 1
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         return None, [Problem(path, line, f"not valid TOML: {msg}. Check quotes, brackets and '=' on this line")]
+    except RecursionError:
+        return None, [Problem(path, 1, "lists or tables are nested too deeply to read; a routine needs only "
+                                       "[routine], [[steps]] and [[steps.cues]] (see docs/routines.md)")]
     c = _Checker(path, text)
     head = data.get("routine")
     if not isinstance(head, dict) or "steps" not in data:
@@ -316,6 +373,7 @@ def check_text(text: str, path: Path, builtin: bool = False) -> tuple[Routine | 
             hint = f" Did you mean '{close[0]}'?" if close else ""
             c.error((key,), None, f"unknown table '{key}'.{hint} A routine has [routine] and [[steps]]")
     c.keys(("routine",), head, ROUTINE_KEYS, "[routine]")
+    _check_characters(c, ("routine",), head, "[routine]")
     title = c.text(("routine",), head, "title", "[routine]")
     description = c.text(("routine",), head, "description", "[routine]", required=False)
     routine_id = head.get("id", path.stem)
@@ -333,7 +391,15 @@ def check_text(text: str, path: Path, builtin: bool = False) -> tuple[Routine | 
     if not isinstance(raw_steps, list) or not raw_steps:
         c.error(("steps",), None, "a routine needs at least one step written as [[steps]]")
         raw_steps = []
+    if len(raw_steps) > MAX_STEPS:
+        c.error(("steps", 0), None, f"the routine has {len(raw_steps)} steps; at most {MAX_STEPS} are allowed: "
+                                  "split it into shorter routines")
+        raw_steps = []
     steps = [_check_step(c, i, raw, audience) for i, raw in enumerate(raw_steps)]
+    moments = sum(s.moments for s in steps if s)
+    if moments > MAX_MOMENTS:
+        c.error(("steps", 0), None, f"the routine says or times {moments} things (steps x sides x sets x cues), more "
+                                  f"than the {MAX_MOMENTS} allowed; use fewer sets, sides or cues, or split it")
     seen: dict[str, int] = {}
     for i, step in enumerate(steps):
         if step is None:
@@ -357,11 +423,33 @@ def check_text(text: str, path: Path, builtin: bool = False) -> tuple[Routine | 
     return routine, c.problems
 
 
+class _NotRoutineFile(Exception):
+    pass
+
+
+def read_routine_text(path: Path) -> str:
+    """The file's text, bounded: special files (a FIFO, a device) are refused without blocking,
+    a file over :data:`MAX_FILE_BYTES` is refused, and a UTF-8 byte-order mark is dropped."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise _NotRoutineFile("it is not a regular file (a folder, a pipe or a device); a routine is a .toml file")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced between the two looks
+            raise _NotRoutineFile("it is not a regular file; a routine is a .toml file")
+        raw = f.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise _NotRoutineFile(f"the file is larger than the {MAX_FILE_BYTES // 1024} KB a routine may have; "
+                              "split it into shorter routines")
+    return raw.decode("utf-8-sig")
+
+
 def check_file(path: Path, builtin: bool = False) -> tuple[Routine | None, list[Problem]]:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_routine_text(Path(path))
     except FileNotFoundError:
         return None, [Problem(Path(path), 0, "no such file")]
+    except _NotRoutineFile as exc:
+        return None, [Problem(Path(path), 0, f"cannot use it: {exc}")]
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(Path(path), 0, f"cannot read it: {exc}")]
     return check_text(text, Path(path), builtin)

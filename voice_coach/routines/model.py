@@ -58,6 +58,19 @@ class Step:
         per_side = self.sets * self.duration + (self.sets - 1) * self.rest
         return per_side * max(1, len(self.sides))
 
+    @property
+    def moments(self) -> int:
+        """How many things the coach says or times in this step: its work for the engine.
+
+        The loader bounds the sum over a routine so every accepted routine runs (and simulates)
+        to its end in bounded time and memory.
+        """
+        if self.duration is None:
+            return 2  # the instruction (or question) and its answer
+        blocks = self.sets * max(1, len(self.sides))
+        per_block = 2 + sum(len(c.offsets) for c in self.cues)  # start/end speech and the cues
+        return 2 + blocks * per_block
+
 
 @dataclass(frozen=True)
 class Routine:
