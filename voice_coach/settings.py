@@ -7,6 +7,7 @@ Every field has a default that works, so a missing or partial file is fine. A ba
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -88,15 +89,18 @@ def _coerce(value: Any, kind: type, key: str) -> Any:
             raise ValueError(f"{key} must be a whole number")
         try:
             return int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: inf
             raise ValueError(f"{key} must be a whole number, not {value!r}") from None
     if kind is float:
         if isinstance(value, bool):
             raise ValueError(f"{key} must be a number")
         try:
-            return float(value)
+            number = float(value)
         except (TypeError, ValueError):
             raise ValueError(f"{key} must be a number, not {value!r}") from None
+        if not math.isfinite(number):
+            raise ValueError(f"{key} must be a finite number, not {value!r}")
+        return number
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise ValueError(f"{key} must be text")
     return str(value)

@@ -24,7 +24,7 @@ from voice_coach.schedule.serve import Due, ServeConfig, ServeCore
 from voice_coach.schedule.store import ScheduleBook, make_scheduler
 from voice_coach.session.commands import Command
 
-FAST = ServeConfig(poll_s=0.2, answer_timeout_s=0.6, snooze_s=900, time_scale=0.001,
+FAST = ServeConfig(poll_s=0.2, answer_timeout_s=0.6, snooze_s=900, time_scale=1000,
                    alert_interval_s=0.2, alert_repeats=3, ice_min_gap_s=3000)
 
 
@@ -180,7 +180,7 @@ def test_a_reminder_due_during_a_session_waits_for_its_end(tmp_path):
 def test_ice_round_ends_with_a_repeated_alert_until_heard(env):
     env.start()
     env.speaker.script["Take the ice off"] = [None, Command.NEXT]  # heard on the second alert
-    env.add_in(0.1, kind="ice", region="lower back", minutes=10)  # 10 min * 0.001 = 0.6 s
+    env.add_in(0.1, kind="ice", region="lower back", minutes=10)  # 10 min / 1000 = 0.6 s
     env.core.run_pending(timeout=3, limit=1)
     assert env.speaker.said[0].startswith("Time to ice your lower back for ten minutes.")
     assert env.speaker.chimes == ["alert", "alert"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from voice_coach import routines, settings
-from voice_coach.errors import UserError
+from voice_coach.cli.numbers import positive
 from voice_coach.simulate import parse_script, simulate
 
 
@@ -14,7 +14,8 @@ def register(sub) -> None:
     run.add_argument("routine", nargs="?", help="routine id or .toml path (default: the settings' default routine)")
     run.add_argument("--text", action="store_true", help="print what the coach says and read typed commands")
     run.add_argument("--json", action="store_true", help="print one JSON object per event")
-    run.add_argument("--time-scale", type=float, default=1.0, metavar="N", help="run timers N times faster")
+    run.add_argument("--time-scale", type=positive(10_000), default=1.0, metavar="N",
+                     help="run timers N times faster (0 < N <= 10000)")
     run.add_argument("--output-device", help="speaker: a device index or name fragment")
     run.add_argument("--input-device", help="microphone: a device index or name fragment")
     run.add_argument("--engine", choices=("auto", "vosk", "whisper"), help="speech recognizer")
@@ -33,8 +34,6 @@ def register(sub) -> None:
 
 
 def _run(args) -> int:
-    if args.time_scale <= 0:
-        raise UserError("--time-scale must be more than 0")
     from voice_coach.app import run_from_cli
 
     return run_from_cli(args, settings.load())

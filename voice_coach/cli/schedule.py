@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from voice_coach.cli.numbers import positive
 from voice_coach.errors import UserError
 
 
@@ -52,12 +54,15 @@ def register(sub) -> None:
     s = sub.add_parser("serve", help="the always-on daemon: announces scheduled sessions and rounds",
                        description="Runs the schedule: announces sessions (say start, later or skip), "
                                    "runs them, and keeps ice rounds safe. Stop with SIGTERM or Ctrl-C.")
-    s.add_argument("--poll", type=float, default=30.0, metavar="S",
+    s.add_argument("--poll", type=positive(3600, " s"), default=30.0, metavar="S",
                    help="re-read the schedule every S seconds (the CLI also signals changes at once)")
-    s.add_argument("--answer-timeout", type=float, default=60.0, metavar="S", help="wait S seconds for an answer")
-    s.add_argument("--snooze", type=float, default=15.0, metavar="MIN", help="'later' asks again after MIN minutes")
-    s.add_argument("--time-scale", type=float, default=1.0, metavar="X",
-                   help="multiply round and step timers by X (demos and tests)")
+    s.add_argument("--answer-timeout", type=positive(3600, " s"), default=60.0, metavar="S",
+                   help="wait S seconds for an answer")
+    s.add_argument("--snooze", type=positive(24 * 60, " min"), default=15.0, metavar="MIN",
+                   help="'later' asks again after MIN minutes")
+    s.add_argument("--time-scale", type=positive(10_000), default=1.0, metavar="X",
+                   help="run ice and rolling rounds, the spacing of ice rounds and session timers X times "
+                        "faster, like 'run --time-scale' (demos and tests)")
     s.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     s.set_defaults(func=_serve)
 
@@ -126,12 +131,18 @@ def _plan(args) -> int:
 def _list(args) -> int:
     with _book() as book:
         entries = book.entries()
+        unreadable = book.unreadable()
+    for entry_id, reason in sorted(unreadable.items()):  # reported and kept, never deleted
+        print(f"voice-coach: schedule entry {entry_id} in {book.path} cannot be read ({reason}); it is kept "
+              f"but never runs: remove it with 'voice-coach schedule remove {entry_id}' and add it again",
+              file=sys.stderr)
+    code = 1 if unreadable else 0
     if args.json:
         print(json.dumps([e.as_json() for e in entries], indent=2))
-        return 0
+        return code
     if not entries:
         print("no schedule entries; add one with 'voice-coach schedule add ROUTINE --daily 20:00'")
-        return 0
+        return code
     rows = [("ID", "KIND", "WHAT", "WHEN", "ZONE", "NEXT RUN")]
     for e in entries:
         what = e.routine or e.payload.get("region", "")
@@ -139,7 +150,7 @@ def _list(args) -> int:
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
-    return 0
+    return code
 
 
 def _change(args, verb: str) -> int:
@@ -169,9 +180,6 @@ def _serve(args) -> int:
     from voice_coach.schedule.daemon import serve
     from voice_coach.schedule.serve import ServeConfig
 
-    for name in ("poll", "answer_timeout", "snooze", "time_scale"):
-        if getattr(args, name) <= 0:
-            raise UserError(f"--{name.replace('_', '-')} must be greater than zero")
     config = ServeConfig(poll_s=args.poll, answer_timeout_s=args.answer_timeout, snooze_s=args.snooze * 60,
                          time_scale=args.time_scale)
     return serve(settings_mod.load(), config=config, db_path=args.db, verbosity=args.verbose)

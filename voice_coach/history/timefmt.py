@@ -74,7 +74,10 @@ def parse_since(text: str | None, now: datetime | None = None) -> datetime | Non
     match = _SPAN.match(text)
     if match:
         days = int(match.group(1)) * _DAYS[match.group(2).lower()]
-        return now - timedelta(days=days)
+        try:
+            return now - timedelta(days=days)
+        except OverflowError:  # before the year 1: every session is that recent
+            raise UserError(f"'{text}' reaches back before the year 1; use --since all for the whole history") from None
     try:
         return parse_date(text, now)
     except UserError:

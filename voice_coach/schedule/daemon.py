@@ -17,8 +17,9 @@ import signal
 import sys
 from pathlib import Path
 
+from voice_coach import paths
 from voice_coach.schedule.serve import ServeConfig, ServeCore
-from voice_coach.schedule.store import make_scheduler, remove_pid_file, write_pid_file
+from voice_coach.schedule.store import make_scheduler, remove_pid_file, store_errors, write_pid_file
 
 log = logging.getLogger("voice_coach.serve")
 
@@ -93,8 +94,9 @@ def serve(settings, *, config: ServeConfig = ServeConfig(), db_path: Path | None
     signal.signal(signal.SIGINT, on_stop)
     signal.signal(signal.SIGHUP, lambda *_: core.reload())
 
-    scheduler.start(paused=True)  # listener first, then run: no event can be lost in between
-    core.attach()
+    with store_errors(db_path or paths.schedule_db()):  # a damaged file: one clear line, no traceback
+        scheduler.start(paused=True)  # listener first, then run: no event can be lost in between
+        core.attach()
     write_pid_file()
     try:
         entries = core.book.entries()

@@ -1,6 +1,8 @@
 """Interval plans (ice and foam-rolling rounds) and the safety rules they must keep.
 
-Pure: no scheduler, no clock. The limits come from the care notes (cold therapy: 10-20 minutes per
+Pure: no scheduler, no clock. Round times are counted in real (UTC) time, as the interval trigger
+fires them: "every 60m for 4h" is four rounds an hour apart even across a daylight-saving change,
+where wall-clock arithmetic on aware datetimes would promise rounds the trigger never fires. The limits come from the care notes (cold therapy: 10-20 minutes per
 application, never more than 20, at most about once an hour; do not roll on the lumbar spine).
 A plan that breaks a rule is refused with the reason, before anything is stored.
 """
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
 from voice_coach.errors import UserError
@@ -39,22 +41,23 @@ class IntervalPlan:
     minutes: int
     region: str
 
+    def _at(self, elapsed: timedelta) -> datetime:
+        """``elapsed`` real time after the start, on the start's wall clock."""
+        return (self.start.astimezone(timezone.utc) + elapsed).astimezone(self.start.tzinfo)
+
     @property
     def end(self) -> datetime:
-        return self.start + self.span
+        return self._at(self.span)
 
     @property
     def last_round(self) -> datetime:
         """The last round that still ends inside the plan's span."""
         count = math.floor((self.span - timedelta(minutes=self.minutes)) / self.every)  # -1: no round fits
-        return self.start + count * self.every
+        return self._at(count * self.every)
 
     def rounds(self) -> list[datetime]:
-        out, at = [], self.start
-        while at <= self.last_round:
-            out.append(at)
-            at = at + self.every
-        return out
+        count = math.floor((self.span - timedelta(minutes=self.minutes)) / self.every) + 1
+        return [self._at(k * self.every) for k in range(max(0, count))]
 
     def to_payload(self) -> dict[str, Any]:
         """What is stored with the job (plain types: the job store pickles it)."""

@@ -9,6 +9,10 @@ due during a session waits for its end" true by construction.
 Idle, the loop blocks on its queue with a timeout of ``poll_s`` (30 s); each timeout it makes the
 scheduler re-read the job store (CLI changes from other processes) and empties the voice inbox
 (things heard while nobody was asked anything), so neither CPU nor memory grows while it waits.
+
+A session that fires while serve is busy waits in the queue; it is also written to the store as a
+pending marker (:meth:`ScheduleBook.mark_pending`) and cleared once offered or recorded, so a stop
+or crash in between never loses it: the next start offers it (or records it as missed).
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ class ServeConfig:
     alert_repeats: int = 6  # the end-of-ice alert repeats until heard, at most this often
     alert_interval_s: float = 20.0
     echo_margin_s: float = 0.4  # speech heard up to this long after we stopped talking is our echo
-    time_scale: float = 1.0  # scales round lengths and session timers (demos and tests)
+    time_scale: float = 1.0  # rounds, ice spacing and session timers run this many times faster (demos, tests)
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ class ServeCore:
         self._stop_heard = stop_heard
         self._quiet_since = 0.0
         self._last_ice: float | None = None
+        self._undecided = False
         self.busy = False
         self.sessions_run = 0
 
@@ -107,6 +112,9 @@ class ServeCore:
         """Listen to the scheduler; call after ``scheduler.start(paused=True)``, before resume()."""
         self.scheduler.add_listener(self._on_event, EVENT_JOB_EXECUTED | EVENT_JOB_MISSED | EVENT_JOB_ERROR)
         self.refresh()
+        for job_id, payload, due in self.book.pending():  # fired before a stop, never dealt with
+            log.info("%s due at %s was not dealt with before serve stopped", payload.get("routine"), due)
+            self.events.put(Due(job_id, payload, due))
 
     def refresh(self) -> None:
         """Remember every job's payload: a missed one-off job is already gone when its event comes."""
@@ -120,15 +128,27 @@ class ServeCore:
         """Runs in a scheduler thread: only queue, never act here."""
         due = event.scheduled_run_time
         if event.code == EVENT_JOB_EXECUTED and isinstance(event.retval, dict):
+            self._keep(event.job_id, event.retval, due)
             self.events.put(Due(event.job_id, event.retval, due))
         elif event.code == EVENT_JOB_MISSED:
             payload = self._payloads.get(event.job_id)
             if payload is None:
                 job = self.scheduler.get_job(event.job_id)
                 payload = dict(job.kwargs) if job else None
+            if payload is not None:
+                self._keep(event.job_id, payload, due)
             self.events.put(Missed(event.job_id, payload, due))
         elif event.code == EVENT_JOB_ERROR:
             log.error("schedule entry %s failed: %r", event.job_id, event.exception)
+
+    def _keep(self, job_id: str, payload: dict[str, Any], due: datetime) -> None:
+        """Write a fired session to the store until it is dealt with (rounds are not made up)."""
+        if payload.get("kind") != "session":
+            return
+        try:
+            self.book.mark_pending(job_id, payload, due)
+        except Exception:  # noqa: BLE001 - the queued event still gets handled
+            log.exception("could not keep %s due at %s in the store", payload.get("routine"), due)
 
     def reload(self) -> None:
         """Re-read the job store now (SIGHUP from the CLI)."""
@@ -185,6 +205,7 @@ class ServeCore:
 
     def handle(self, item: Due | Missed) -> None:
         """Act on one event; a failure is logged and the daemon goes on."""
+        self._undecided = False
         try:
             if isinstance(item, Missed):
                 self._on_missed(item)
@@ -196,6 +217,12 @@ class ServeCore:
                 log.warning("ignoring schedule entry %s of unknown kind %r", item.job_id, item.payload.get("kind"))
         except Exception:  # noqa: BLE001 - one bad entry must not end the always-on service
             log.exception("handling schedule entry %s failed", item.job_id)
+        finally:
+            if (item.payload or {}).get("kind") == "session" and not self._undecided:
+                try:
+                    self.book.clear_pending(item.job_id, item.due)
+                except Exception:  # noqa: BLE001 - at worst it is offered once more after a restart
+                    log.exception("could not clear the pending marker of %s", item.job_id)
 
     # -- sessions ------------------------------------------------------------------------------
     def _session(self, due: Due) -> None:
@@ -222,6 +249,7 @@ class ServeCore:
         log.info("announcing %s (entry %s)", routine.id, due.job_id)
         answer = self._ask(text, ANSWERS, self.config.answer_timeout_s)
         if self.stopping:
+            self._undecided = True  # stopped before an answer: offered again after the restart
             return
         if answer in (Command.START, Command.YES):
             self._run(routine)
@@ -283,7 +311,7 @@ class ServeCore:
             return
         if kind == "ice":
             now = time.monotonic()
-            if self._last_ice is not None and now - self._last_ice < self.config.ice_min_gap_s * self.config.time_scale:
+            if self._last_ice is not None and now - self._last_ice < self.config.ice_min_gap_s / self.config.time_scale:
                 log.warning("ice round skipped: the last one began %.0f min ago (ice at most about once an hour)",
                             (now - self._last_ice) / 60)
                 return
@@ -294,7 +322,7 @@ class ServeCore:
             text = (f"Time for a foam-rolling round: {minutes_words(minutes)} on your {region}. Roll slowly, "
                     "and stay off the lower spine. Say stop when you are done.")
         log.info("%s round: %s for %g min", kind, region, minutes)
-        answer = self._ask(text, ROUND_END, minutes * 60 * self.config.time_scale)
+        answer = self._ask(text, ROUND_END, minutes * 60 / self.config.time_scale)
         if self.stopping:
             return
         if answer is not None:

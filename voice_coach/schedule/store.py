@@ -13,6 +13,12 @@ off; ``coalesce=False`` runs a missed job many times after a restart):
 - ``misfire_grace_time``: a session may still be offered up to an hour late, an ice or rolling
   round only ten minutes late (a late round would crowd the next one);
 - ``max_instances=1``.
+
+A session that fired but was not yet dealt with (serve was busy, e.g. with an ice alert, and then
+stopped) is kept as a paused ``pending-...`` entry until serve has offered or recorded it, so it is
+offered after a restart (or recorded as missed) instead of vanishing. A row of the store that
+cannot be read is reported and kept (the stock store deletes it); a damaged store file is one
+clear error.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import logging
 import os
 import secrets
 import signal
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -34,6 +41,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import and_, null, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from voice_coach import paths
 from voice_coach.errors import UserError
@@ -48,6 +57,24 @@ SESSION_GRACE_S = 3600  # a session missed by up to an hour is still offered (on
 ROUND_GRACE_S = 600  # an ice/rolling round more than 10 minutes late is dropped
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": SESSION_GRACE_S}
 DEFAULT_POLL_S = 30.0
+PENDING_PREFIX = "pending-"  # a fired session not yet offered (see the module docstring)
+
+
+def pending_id(job_id: str, due: datetime) -> str:
+    return f"{PENDING_PREFIX}{job_id}-{int(due.timestamp())}"
+
+
+@contextmanager
+def store_errors(path: Path | str):
+    """Turn the job store's database errors into one clear line naming the file."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        if "not a database" in reason or "malformed" in reason:
+            raise UserError(f"the schedule file {path} is damaged ({reason}); move it aside "
+                            f"(mv '{path}' '{path}.damaged') and add your entries again", exit_code=5) from None
+        raise UserError(f"cannot use the schedule file {path} ({reason})", exit_code=5) from None
 
 
 class SharedJobStore(SQLAlchemyJobStore):
@@ -57,6 +84,43 @@ class SharedJobStore(SQLAlchemyJobStore):
     remove`` deleted the row in between, the stock store raises JobLookupError inside the
     scheduler's loop, which kills its thread. Here that is logged and ignored.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unreadable: dict[str, str] = {}  # row id -> why it could not be read
+
+    def _get_jobs(self, *conditions):
+        """As the stock store, but a row that cannot be read is remembered and kept, never deleted."""
+        jobs = []
+        selectable = select(self.jobs_t.c.id, self.jobs_t.c.job_state).order_by(self.jobs_t.c.next_run_time)
+        selectable = selectable.where(and_(*conditions)) if conditions else selectable
+        with self.engine.begin() as connection:
+            for row in connection.execute(selectable):
+                try:
+                    jobs.append(self._reconstitute_job(row.job_state))
+                except Exception as exc:  # noqa: BLE001 - a damaged row: report it, keep it
+                    if row.id not in self.unreadable:
+                        log.error("schedule entry %s cannot be read (%s); it is kept, not run", row.id, exc)
+                    self.unreadable[row.id] = f"{type(exc).__name__}: {exc}"
+        return jobs
+
+    def get_next_run_time(self):
+        """The next due time of a readable row (an unreadable row must not wake the scheduler forever)."""
+        selectable = select(self.jobs_t.c.next_run_time).where(self.jobs_t.c.next_run_time != null())
+        if self.unreadable:
+            selectable = selectable.where(self.jobs_t.c.id.not_in(list(self.unreadable)))
+        with self.engine.begin() as connection:
+            value = connection.execute(selectable.order_by(self.jobs_t.c.next_run_time).limit(1)).scalar()
+        from apscheduler.util import utc_timestamp_to_datetime
+
+        return utc_timestamp_to_datetime(value)
+
+    def lookup_job(self, job_id: str):
+        try:
+            return super().lookup_job(job_id)
+        except Exception as exc:  # noqa: BLE001 - the row exists but cannot be read
+            self.unreadable[job_id] = f"{type(exc).__name__}: {exc}"
+            return None
 
     def update_job(self, job: Job) -> None:
         try:
@@ -170,8 +234,10 @@ class ScheduleBook:
     def __init__(self, db_path: Path | None = None, *, scheduler: BaseScheduler | None = None):
         self._own = scheduler is None
         self.scheduler = scheduler or make_scheduler(db_path, editing=True)
+        self.path = _store_path(self.scheduler)
         if self._own:
-            self.scheduler.start(paused=True)
+            with store_errors(self.path):
+                self.scheduler.start(paused=True)
 
     def close(self) -> None:
         if self._own and self.scheduler.running:
@@ -185,12 +251,20 @@ class ScheduleBook:
 
     # -- reading ------------------------------------------------------------------------------
     def entries(self) -> list[Entry]:
-        out = [entry_of(job) for job in self.scheduler.get_jobs()]
+        """The person's entries (not serve's pending markers), soonest first."""
+        with store_errors(self.path):
+            jobs = self.scheduler.get_jobs()
+        out = [entry_of(job) for job in jobs if not job.id.startswith(PENDING_PREFIX)]
         far = datetime.max.replace(tzinfo=timezone.utc)
         return sorted(out, key=lambda e: (e.next_run or far, e.id))
 
+    def unreadable(self) -> dict[str, str]:
+        """Rows of the store that could not be read by the last look (id -> reason); kept as they are."""
+        return dict(getattr(self.scheduler._lookup_jobstore("default"), "unreadable", {}))
+
     def get(self, entry_id: str) -> Entry:
-        job = self.scheduler.get_job(entry_id)
+        with store_errors(self.path):
+            job = self.scheduler.get_job(entry_id)
         if job is None:
             known = ", ".join(e.id for e in self.entries()) or "none"
             raise UserError(f"no schedule entry '{entry_id}'. Entries: {known} (see 'voice-coach schedule list')")
@@ -206,6 +280,12 @@ class ScheduleBook:
         """A daily (or some-days) session at ``at`` on the wall clock of ``zone``."""
         days_text = "" if tuple(days) == DAY_NAMES else ",".join(days)
         when = f"daily {at:%H:%M}" + (f" {days_text}" if days_text else "")
+        for e in self.entries():
+            p = e.payload
+            if (e.kind == "session" and (p.get("routine"), p.get("at"), p.get("days"), p.get("tz"))
+                    == (routine_id, f"{at:%H:%M}", days_text, zone.key)):
+                raise UserError(f"{routine_id} is already scheduled {when} ({zone.key}) as {e.id}; nothing was "
+                                f"added (to change it: 'voice-coach schedule remove {e.id}', then add again)")
         payload = {"kind": "session", "routine": routine_id, "at": f"{at:%H:%M}", "days": days_text,
                    "tz": zone.key, "when": when}
         trigger = DailyTrigger(hour=at.hour, minute=at.minute, day_of_week=",".join(days), timezone=zone)
@@ -244,9 +324,38 @@ class ScheduleBook:
         return entry_of(self.scheduler.get_job(job.id))
 
     def remove(self, entry_id: str) -> Entry:
+        if self.scheduler.get_job(entry_id) is None and entry_id in self.unreadable():
+            with store_errors(self.path):  # an unreadable row: delete it by id, nothing to show
+                self.scheduler._lookup_jobstore("default").remove_job(entry_id)
+            return Entry(id=entry_id, kind="unreadable", routine=None, tz="UTC", next_run=None, paused=True,
+                         when="(could not be read)")
         entry = self.get(entry_id)
         self.scheduler.remove_job(entry_id)
         return entry
+
+    # -- serve's pending markers ----------------------------------------------------------------
+    def mark_pending(self, job_id: str, payload: dict[str, Any], due: datetime) -> str:
+        """Keep a fired session in the store (paused, never run) until serve has dealt with it."""
+        marker = pending_id(job_id, due)
+        kwargs = {**payload, "pending_of": job_id}
+        self.scheduler.add_job(REMIND_REF, DateTrigger(run_date=due), id=marker, kwargs=kwargs,
+                               name=f"{payload.get('routine')} pending", next_run_time=None, replace_existing=True)
+        return marker
+
+    def pending(self) -> list[tuple[str, dict[str, Any], datetime]]:
+        """Sessions that fired and were never dealt with: (original job id, payload, due time)."""
+        out = []
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith(PENDING_PREFIX):
+                payload = {k: v for k, v in job.kwargs.items() if k != "pending_of"}
+                out.append((job.kwargs.get("pending_of", job.id), payload, job.trigger.run_date))
+        return sorted(out, key=lambda item: item[2])
+
+    def clear_pending(self, job_id: str, due: datetime) -> None:
+        try:
+            self.scheduler.remove_job(pending_id(job_id, due))
+        except JobLookupError:
+            pass
 
     def pause(self, entry_id: str) -> Entry:
         self.get(entry_id)
@@ -258,6 +367,12 @@ class ScheduleBook:
         if job is None:  # an interval plan whose last round passed while paused: nothing left to do
             raise UserError(f"'{entry_id}' has no rounds left and was removed")
         return entry_of(job)
+
+
+def _store_path(scheduler: BaseScheduler) -> str:
+    store = scheduler._jobstores.get("default") if hasattr(scheduler, "_jobstores") else None
+    url = getattr(getattr(store, "engine", None), "url", None)
+    return str(url.database) if url is not None and url.database else "(the schedule store)"
 
 
 def _new_id(kind: str) -> str:
