@@ -205,8 +205,8 @@ def _check_characters(c: _Checker, table: tuple, data: dict, where: str) -> None
         for text in (t for t in texts if isinstance(t, str)):
             bad = _bad_character(text)
             if bad:
-                c.error(table, key, f"'{key}' in {where} contains the control character {bad} (an escape "
-                                    "sequence or NUL); remove it: only printable text, newlines and tabs are allowed")
+                c.error(table, key, f"'{key}' in {where} contains the control character {bad}; remove it: "
+                                    "only printable text, newlines and tabs are allowed")
                 break
 
 

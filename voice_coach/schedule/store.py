@@ -41,6 +41,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.util import utc_timestamp_to_datetime
 from sqlalchemy import and_, null, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -111,8 +112,6 @@ class SharedJobStore(SQLAlchemyJobStore):
             selectable = selectable.where(self.jobs_t.c.id.not_in(list(self.unreadable)))
         with self.engine.begin() as connection:
             value = connection.execute(selectable.order_by(self.jobs_t.c.next_run_time).limit(1)).scalar()
-        from apscheduler.util import utc_timestamp_to_datetime
-
         return utc_timestamp_to_datetime(value)
 
     def lookup_job(self, job_id: str):
@@ -246,8 +245,11 @@ class ScheduleBook:
     def __enter__(self) -> ScheduleBook:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
         self.close()
+        if isinstance(exc, SQLAlchemyError):  # a write that failed (read-only, locked, full): one line
+            with store_errors(self.path):
+                raise exc
 
     # -- reading ------------------------------------------------------------------------------
     def entries(self) -> list[Entry]:
