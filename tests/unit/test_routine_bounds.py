@@ -198,3 +198,9 @@ def test_a_utf8_bom_routine_file_is_accepted(tmp_path):
     path.write_bytes(b"\xef\xbb\xbf" + (HEAD + step(1)).encode("utf-8"))
     routine, problems = check_file(path)
     assert routine is not None and routine.title == "Test routine" and problems == []
+
+
+def test_a_file_name_with_an_escape_sequence_is_printed_escaped(user_folder, caplog):
+    write(user_folder, "\x1b[2Jnasty.toml", '[routine]\ntitle = "Nasty"\n' + step(1))  # its id (the name) is bad
+    assert "Nasty" not in {r.title for r in load_all()}
+    assert "\x1b" not in caplog.text and "\\x1b[2Jnasty.toml" in caplog.text

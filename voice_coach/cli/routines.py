@@ -29,7 +29,7 @@ def _summary(r: Routine) -> dict:
     return {
         "id": r.id, "title": r.title, "minutes": r.minutes, "audience": r.audience,
         "regions": list(r.regions), "tools": list(r.tools), "steps": len(r.steps), "builtin": r.builtin,
-        "path": str(r.path) if r.path else None,
+        "path": str(r.path) if r.path else None,  # JSON escapes control characters itself
     }
 
 
@@ -47,7 +47,7 @@ def _list(args) -> int:
         print(json.dumps([_summary(r) for r in found], indent=2))
         return 0
     for r in found:
-        origin = "built-in" if r.builtin else str(r.path)
+        origin = "built-in" if r.builtin else routines.printable(str(r.path))
         print(f"{r.id:24} {r.minutes:>4.0f} min  {r.title}  ({origin})")
     return 0
 
@@ -97,7 +97,7 @@ def _check(args) -> int:
         if routine is None:
             failed = True
         else:
-            print(f"{path}: ok ({routine.id}, {len(routine.steps)} steps"
+            print(f"{routines.printable(str(path))}: ok ({routine.id}, {len(routine.steps)} steps"
                   f"{', ' + str(len(problems)) + ' warning(s)' if problems else ''})")
     return 1 if failed else 0
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from voice_coach import paths
 from voice_coach.errors import UserError
-from voice_coach.routines.loader import Problem, RoutineError, check_file, load_file, parse_duration
+from voice_coach.routines.loader import Problem, RoutineError, check_file, load_file, parse_duration, printable
 from voice_coach.routines.model import ICE_LIMIT_S, Cue, Routine, Step
 
 __all__ = [
     "Cue", "ICE_LIMIT_S", "Problem", "Routine", "RoutineError", "Step",
-    "builtin_files", "check_file", "find", "load_all", "load_file", "parse_duration",
+    "builtin_files", "check_file", "find", "load_all", "load_file", "parse_duration", "printable",
 ]
 
 log = logging.getLogger(__name__)
@@ -44,10 +44,11 @@ def load_all() -> list[Routine]:
         try:
             routine = load_file(path)
         except RoutineError as exc:
-            log.warning("left out the routine file %s (run 'voice-coach routines check' on it):\n%s", path, exc)
+            log.warning("left out the routine file %s (run 'voice-coach routines check' on it):\n%s",
+                        printable(str(path)), exc)
             continue
         except Exception:  # noqa: BLE001 - one user file must never break every command
-            log.exception("left out the routine file %s: checking it failed", path)
+            log.exception("left out the routine file %s: checking it failed", printable(str(path)))
             continue
         found[routine.id] = routine
     return list(found.values())

@@ -64,7 +64,7 @@ class Problem:
 
     def __str__(self) -> str:
         tag = "" if self.severity == "error" else "warning: "
-        return f"{self.path}:{self.line}: {tag}{self.message}"
+        return f"{printable(str(self.path))}:{self.line}: {tag}{self.message}"
 
 
 class RoutineError(UserError):
@@ -197,6 +197,13 @@ def _bad_character(text: str) -> str | None:
         if (unicodedata.category(ch) == "Cc" and ch not in "\n\t") or ch in _BIDI:
             return f"U+{ord(ch):04X}"
     return None
+
+
+def printable(text: str) -> str:
+    """``text`` with control and bidi-override characters written as escapes (e.g. a file name)."""
+    if _bad_character(text) is None:
+        return text
+    return "".join(ch.encode("unicode_escape").decode("ascii") if _bad_character(ch) else ch for ch in text)
 
 
 def _check_characters(c: _Checker, table: tuple, data: dict, where: str) -> None:

@@ -200,7 +200,10 @@ class ServeCore:
 
     def tick(self) -> None:
         self.scheduler.wakeup()
-        self.refresh()
+        try:
+            self.refresh()
+        except Exception as exc:  # noqa: BLE001 - a store that cannot be read now must not end serve
+            log.error("could not re-read the schedule store (%s); trying again at the next poll", exc)
         self._drain()
 
     def handle(self, item: Due | Missed) -> None:
