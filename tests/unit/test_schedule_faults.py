@@ -24,7 +24,7 @@ from voice_coach.schedule.serve import Due
 from voice_coach.schedule.store import ScheduleBook, make_scheduler
 from voice_coach.session.commands import Command
 
-from test_schedule_serve import FAST, Env  # the scripted voice and recording runner of serve's tests
+from test_schedule_serve import FAST, Env, heard  # the scripted voice and recording runner of serve's tests
 
 
 # --- finding 8: ice plans on a daylight-saving day ----------------------------------------------
@@ -62,8 +62,9 @@ def test_an_ice_plan_on_a_dst_day_fires_the_rounds_it_promises(tmp_path, zone, s
 
 # --- finding 9: a session due during an unanswered ice alert, then a restart -----------------------
 
-# 6 x 0.5 s, like 6 x 20 s; unscaled, with a 0.6-second round (minutes=0.01) instead
-SLOW_ALERT = replace(FAST, alert_repeats=6, alert_interval_s=0.5, time_scale=1.0)
+# 6 x 5 s, like 6 x 20 s (the test stops serve as soon as the session has fired during it); unscaled,
+# with a 0.6-second round (minutes=0.01) instead
+SLOW_ALERT = replace(FAST, alert_repeats=6, alert_interval_s=5.0, time_scale=1.0)
 
 
 def _stop_during_the_alert(tmp_path) -> datetime:
@@ -73,16 +74,21 @@ def _stop_during_the_alert(tmp_path) -> datetime:
         first.add_in(0.1, kind="ice", region="lower back", minutes=0.01)  # 0.6 s, then the alert
         job = first.add_in(1.2, kind="session", routine="evening-back-relief")
         due = job.next_run_time
+        first.core._stop_heard = lambda: heard(Command.STOP)  # what the daemon injects on SIGTERM
         loop = threading.Thread(target=first.core.run)
         loop.start()
-        deadline = time.monotonic() + 10
-        while first.scheduler.get_job(job.id) is not None and time.monotonic() < deadline:
-            time.sleep(0.05)  # a one-off job leaves the store once it has fired
-        assert first.scheduler.get_job(job.id) is None, "the session never fired"
+        deadline = time.monotonic() + 30  # "it happened at all"
+
+        def fired_during_the_alert() -> bool:  # a one-off job leaves the store once it has fired
+            return (first.scheduler.get_job(job.id) is None
+                    and any("Take the ice off" in s for s in first.speaker.said))
+
+        while not fired_during_the_alert() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert fired_during_the_alert(), "the session did not fire while the alert was going on"
         time.sleep(0.2)  # let the listener queue it
-        assert any("Take the ice off" in s for s in first.speaker.said)  # it fired during the alert
         first.core.stop()
-        loop.join(5)
+        loop.join(30)
         assert not loop.is_alive()
         assert first.runs == [] and not any("evening back relief" in s for s in first.speaker.said)
     finally:
@@ -96,7 +102,8 @@ def test_a_session_due_during_an_ice_alert_is_offered_after_a_restart(tmp_path):
     again.speaker.script["Say start"] = [Command.START]
     try:
         again.start()
-        assert again.core.run_pending(timeout=1.5) == 1
+        assert again.core.run_pending(timeout=30, limit=1) == 1
+        assert again.core.run_pending(timeout=1.0) == 0  # offered once
         assert again.speaker.said == ["It's time for your evening back relief. Say start, later, or skip."]
         assert again.runs == ["evening-back-relief"]
         assert again.core.book.pending() == [] and again.core.book.entries() == []
@@ -115,7 +122,7 @@ def test_a_session_due_during_an_ice_alert_is_recorded_missed_when_the_restart_i
     again = Env(tmp_path, config=replace(FAST, session_grace_s=0.0))  # "an hour later"
     try:
         again.start()
-        assert again.core.run_pending(timeout=1.5) == 1
+        assert again.core.run_pending(timeout=30, limit=1) == 1
         assert again.speaker.said == [] and again.runs == []
         (missed,) = again.history.missed()
         assert missed.routine == "evening-back-relief" and missed.due == due
@@ -128,13 +135,15 @@ def test_a_session_stopped_before_its_answer_is_offered_again(tmp_path):
     first = Env(tmp_path, config=replace(FAST, answer_timeout_s=30)).start()
     try:
         first.add_in(0.1, kind="session", routine="evening-back-relief")
+        first.core._stop_heard = lambda: heard(Command.STOP)  # what the daemon injects on SIGTERM
         loop = threading.Thread(target=first.core.run)
         loop.start()
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30
         while not first.speaker.said and time.monotonic() < deadline:
             time.sleep(0.05)
         first.core.stop()
-        loop.join(5)
+        loop.join(30)
+        assert not loop.is_alive()
         assert first.speaker.said and first.runs == []
     finally:
         first.close()
@@ -142,7 +151,7 @@ def test_a_session_stopped_before_its_answer_is_offered_again(tmp_path):
     again.speaker.script["Say start"] = [Command.SKIP]
     try:
         again.start()
-        assert again.core.run_pending(timeout=1.5) == 1
+        assert again.core.run_pending(timeout=30, limit=1) == 1
         assert [m.routine for m in again.history.missed()] == ["evening-back-relief"]  # skipped, on record
         assert again.core.book.pending() == []
     finally:
@@ -158,11 +167,11 @@ def test_time_scale_makes_rounds_and_sessions_faster_alike(tmp_path, caplog):
         e.speaker.script["Say start"] = [Command.START]
         e.add_in(0.1, kind="ice", region="lower back", minutes=10)
         with caplog.at_level(logging.INFO, logger="voice_coach.schedule.serve"):
-            assert e.core.run_pending(timeout=2, limit=1) == 1
+            assert e.core.run_pending(timeout=30, limit=1) == 1
         waits = [r.getMessage() for r in caplog.records if r.getMessage().startswith("waiting up to")]
         assert waits == ["waiting up to 1 s for next/skip/stop/yes"]  # 600 s / 1000, not 600 s x 1000
         e.add_in(0.1, kind="session", routine="evening-back-relief")
-        assert e.core.run_pending(timeout=2, limit=1) == 1
+        assert e.core.run_pending(timeout=30, limit=1) == 1
         assert e.runs == ["evening-back-relief"]  # Env's runner asserts it got time_scale == 1000
     finally:
         e.close()
