@@ -208,7 +208,6 @@ class ServeCore:
 
     def handle(self, item: Due | Missed) -> None:
         """Act on one event; a failure is logged and the daemon goes on."""
-        self._undecided = False
         try:
             if isinstance(item, Missed):
                 self._on_missed(item)
@@ -220,15 +219,24 @@ class ServeCore:
                 log.warning("ignoring schedule entry %s of unknown kind %r", item.job_id, item.payload.get("kind"))
         except Exception:  # noqa: BLE001 - one bad entry must not end the always-on service
             log.exception("handling schedule entry %s failed", item.job_id)
-        finally:
-            if (item.payload or {}).get("kind") == "session" and not self._undecided:
-                try:
-                    self.book.clear_pending(item.job_id, item.due)
-                except Exception:  # noqa: BLE001 - at worst it is offered once more after a restart
-                    log.exception("could not clear the pending marker of %s", item.job_id)
 
     # -- sessions ------------------------------------------------------------------------------
     def _session(self, due: Due) -> None:
+        """Offer it; then its pending marker goes, unless serve stopped before an answer."""
+        self._undecided = False
+        try:
+            self._offer(due)
+        finally:
+            if not self._undecided:
+                self._clear_pending(due.job_id, due.due)
+
+    def _clear_pending(self, job_id: str, due: datetime) -> None:
+        try:
+            self.book.clear_pending(job_id, due)
+        except Exception:  # noqa: BLE001 - at worst it is offered once more after a restart
+            log.exception("could not clear the pending marker of %s", job_id)
+
+    def _offer(self, due: Due) -> None:
         payload = due.payload
         routine_id = payload.get("routine") or ""
         first_due = _first_due(payload, due.due)
@@ -295,6 +303,7 @@ class ServeCore:
         if payload.get("kind") == "session":
             log.warning("%s due at %s was missed (the service was off or busy)", payload.get("routine"), missed.due)
             self._record_missed(payload.get("routine") or "", _first_due(payload, missed.due))
+            self._clear_pending(missed.job_id, missed.due)
         else:
             log.info("round of entry %s due at %s was missed; not made up", missed.job_id, missed.due)
 
