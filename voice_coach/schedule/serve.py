@@ -9,10 +9,6 @@ due during a session waits for its end" true by construction.
 Idle, the loop blocks on its queue with a timeout of ``poll_s`` (30 s); each timeout it makes the
 scheduler re-read the job store (CLI changes from other processes) and empties the voice inbox
 (things heard while nobody was asked anything), so neither CPU nor memory grows while it waits.
-
-A session that fires while serve is busy waits in the queue; it is also written to the store as a
-pending marker (:meth:`ScheduleBook.mark_pending`) and cleared once offered or recorded, so a stop
-or crash in between never loses it: the next start offers it (or records it as missed).
 """
 
 from __future__ import annotations
@@ -84,7 +80,12 @@ def spoken_title(title: str) -> str:
 
 
 class ServeCore:
-    """The serve loop's decisions. Collaborators are injected; see the module docstring."""
+    """The serve loop's decisions. Collaborators are injected; see the module docstring.
+
+    A session that fires while serve is busy waits in the queue; it is also written to the store as
+    a pending marker (:meth:`ScheduleBook.mark_pending`) and cleared once offered or recorded, so a
+    stop or crash in between never loses it: the next start offers it (or records it as missed).
+    """
 
     def __init__(self, scheduler, io, *, settings, history, find_routine: Callable[[str], Any],
                  run_session: Callable[..., Any], config: ServeConfig = ServeConfig(),
