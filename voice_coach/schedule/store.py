@@ -78,12 +78,12 @@ def store_errors(path: Path | str):
         raise UserError(f"cannot use the schedule file {path} ({reason})", exit_code=5) from None
 
 
-class SharedJobStore(SQLAlchemyJobStore):
-    """SQLAlchemyJobStore that tolerates a job removed by another process mid-run.
+class KeptRowsJobStore(SQLAlchemyJobStore):
+    """SQLAlchemyJobStore that keeps a row it cannot read (the stock one deletes it) and reports it.
 
-    The scheduler thread reads due jobs, then writes back their next run time; if ``schedule
-    remove`` deleted the row in between, the stock store raises JobLookupError inside the
-    scheduler's loop, which kills its thread. Here that is logged and ignored.
+    A row that cannot be unpickled (a damaged file, a job written by a newer version) is listed
+    in :attr:`unreadable` for ``schedule list`` to report, and left out of the next-run time, so
+    the scheduler does not wake for it over and over.
     """
 
     def __init__(self, *args, **kwargs):
@@ -117,9 +117,20 @@ class SharedJobStore(SQLAlchemyJobStore):
     def lookup_job(self, job_id: str):
         try:
             return super().lookup_job(job_id)
+        except SQLAlchemyError:  # the file, not the row: the caller reports it
+            raise
         except Exception as exc:  # noqa: BLE001 - the row exists but cannot be read
             self.unreadable[job_id] = f"{type(exc).__name__}: {exc}"
             return None
+
+
+class SharedJobStore(KeptRowsJobStore):
+    """SQLAlchemyJobStore that tolerates a job removed by another process mid-run.
+
+    The scheduler thread reads due jobs, then writes back their next run time; if ``schedule
+    remove`` deleted the row in between, the stock store raises JobLookupError inside the
+    scheduler's loop, which kills its thread. Here that is logged and ignored.
+    """
 
     def update_job(self, job: Job) -> None:
         try:
