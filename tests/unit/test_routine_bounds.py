@@ -204,3 +204,10 @@ def test_a_file_name_with_an_escape_sequence_is_printed_escaped(user_folder, cap
     write(user_folder, "\x1b[2Jnasty.toml", '[routine]\ntitle = "Nasty"\n' + step(1))  # its id (the name) is bad
     assert "Nasty" not in {r.title for r in load_all()}
     assert "\x1b" not in caplog.text and "\\x1b[2Jnasty.toml" in caplog.text
+
+
+def test_an_unknown_key_with_an_escape_sequence_is_reported_escaped(tmp_path):
+    routine, problems = check_file(write(tmp_path, "r.toml", HEAD + '"\\u001b[2J" = 1\n' + step(1)))
+    assert routine is None
+    (message,) = errors(problems)
+    assert "\x1b" not in message and "unknown key '\\x1b[2J' in [routine]" in message

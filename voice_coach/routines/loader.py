@@ -64,7 +64,7 @@ class Problem:
 
     def __str__(self) -> str:
         tag = "" if self.severity == "error" else "warning: "
-        return f"{printable(str(self.path))}:{self.line}: {tag}{self.message}"
+        return printable(f"{self.path}:{self.line}: {tag}{self.message}")  # names and keys come from the file
 
 
 class RoutineError(UserError):
