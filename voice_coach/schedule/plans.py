@@ -2,9 +2,11 @@
 
 Pure: no scheduler, no clock. Round times are counted in real (UTC) time, as the interval trigger
 fires them: "every 60m for 4h" is four rounds an hour apart even across a daylight-saving change,
-where wall-clock arithmetic on aware datetimes would promise rounds the trigger never fires. The limits come from the care notes (cold therapy: 10-20 minutes per
-application, never more than 20, at most about once an hour; do not roll on the lumbar spine).
-A plan that breaks a rule is refused with the reason, before anything is stored.
+where wall-clock arithmetic on aware datetimes would promise rounds the trigger never fires.
+
+The limits come from the care notes (cold therapy: 10-20 minutes per application, never more than
+20, at most about once an hour; do not roll on the lumbar spine). A plan that breaks a rule is
+refused with the reason, before anything is stored.
 """
 
 from __future__ import annotations
