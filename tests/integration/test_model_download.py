@@ -207,7 +207,9 @@ def test_a_zip_bomb_is_refused_from_its_directory_before_unpacking(served, tmp_p
     serve_model(served, "vosk-model-bomb", bomb)
     r = cli("model", "download", "vosk-model-bomb", "--url-base", served.url)
     refused(r, "refusing the archive: it would unpack to 1153 MB")
+    assert "the download was deleted; nothing was installed" in r.stderr
     assert not (models_dir() / "vosk-model-bomb").exists()
+    assert not list(models_dir().glob(".vosk-model-bomb*"))  # the refused archive is not kept either
     assert sum(p.stat().st_size for p in models_dir().rglob("*") if p.is_file()) < 4 << 20
 
 

@@ -54,6 +54,12 @@ MAX_UNPACK_RATIO = 10  # model files hardly compress; a zip bomb compresses a th
 MAX_LIST_BYTES = 4 << 20
 
 
+class BadArchive(UserError):
+    """The archive itself is refused (unsafe or not a model): it is deleted, a retry would not help."""
+
+    exit_code = 4
+
+
 @dataclass(frozen=True)
 class ModelEntry:
     name: str
@@ -272,27 +278,27 @@ def _check_directory(archive: Path, infos: list[zipfile.ZipInfo], root: Path) ->
     for info in infos:
         target = (root / info.filename).resolve()
         if os.path.isabs(info.filename) or not target.is_relative_to(root):
-            raise UserError(f"{archive.name}: refusing entry {info.filename!r}, which would be written "
+            raise BadArchive(f"{archive.name}: refusing entry {info.filename!r}, which would be written "
                             f"outside {root}; the archive is not a safe model download")
         if (info.external_attr >> 16) & 0o170000 == 0o120000:
-            raise UserError(f"{archive.name}: refusing symbolic link {info.filename!r}")
+            raise BadArchive(f"{archive.name}: refusing symbolic link {info.filename!r}")
         name = str(PurePosixPath(info.filename))
         parents = {str(p) for p in PurePosixPath(info.filename).parents if str(p) != "."}
         if info.is_dir():
             folders.add(name)
         elif name in files:
-            raise UserError(f"{archive.name}: refusing entry {info.filename!r}, which is in the archive twice")
+            raise BadArchive(f"{archive.name}: refusing entry {info.filename!r}, which is in the archive twice")
         else:
             files.add(name)
         folders |= parents
     clash = sorted(files & folders)
     if clash:
-        raise UserError(f"{archive.name}: refusing the archive: {clash[0]!r} is both a file and a folder in it "
+        raise BadArchive(f"{archive.name}: refusing the archive: {clash[0]!r} is both a file and a folder in it "
                         "(e.g. 'am' and 'am/final.mdl'); it is not a valid model download")
     total = sum(info.file_size for info in infos)
     limit = min(MAX_UNPACKED_BYTES, max(1 << 20, MAX_UNPACK_RATIO * archive.stat().st_size))
     if total > limit:
-        raise UserError(f"{archive.name}: refusing the archive: it would unpack to {total / 1e6:.0f} MB, more than "
+        raise BadArchive(f"{archive.name}: refusing the archive: it would unpack to {total / 1e6:.0f} MB, more than "
                         f"{limit / 1e6:.0f} MB ({MAX_UNPACK_RATIO} times its size); it is not a model download")
     return total
 
@@ -318,7 +324,7 @@ def safe_extract(archive: Path, dest: Path) -> None:
                 while chunk := src.read(CHUNK):
                     written += len(chunk)
                     if written > info.file_size:  # the directory lied about the size
-                        raise UserError(f"{archive.name}: refusing entry {info.filename!r}, which is larger "
+                        raise BadArchive(f"{archive.name}: refusing entry {info.filename!r}, which is larger "
                                         "than the archive directory says")
                     out.write(chunk)
 
@@ -333,11 +339,11 @@ def install_zip(archive: Path, name: str, models_dir: Path) -> Path:
             try:
                 safe_extract(archive, tmp_path)
             except zipfile.BadZipFile:
-                raise UserError(f"{archive} is not a valid zip archive") from None
+                raise BadArchive(f"{archive} is not a valid zip archive") from None
             entries = [p for p in tmp_path.iterdir() if not p.name.startswith("__MACOSX")]
             top = entries[0] if len(entries) == 1 and entries[0].is_dir() else tmp_path
             if not is_vosk_model(top):
-                raise UserError(f"{archive.name} does not contain a Vosk model (no am/, conf/ or graph/)")
+                raise BadArchive(f"{archive.name} does not contain a Vosk model (no am/, conf/ or graph/)")
             if final.exists():
                 shutil.rmtree(final)
             if top is tmp_path:
@@ -375,7 +381,12 @@ def download(name: str = DEFAULT_VOSK_MODEL, url_base: str = DEFAULT_URL_BASE,
         _part_meta(part).unlink(missing_ok=True)
         raise UserError(f"the download of {name} is not a zip archive; it was deleted, run the command again",
                         exit_code=4)
-    path = install_zip(part, name, models_dir)
+    try:
+        path = install_zip(part, name, models_dir)
+    except BadArchive as exc:
+        part.unlink()
+        _part_meta(part).unlink(missing_ok=True)
+        raise BadArchive(f"{exc} (the download was deleted; nothing was installed)") from None
     part.unlink()
     _part_meta(part).unlink(missing_ok=True)
     return path
