@@ -61,8 +61,9 @@ class SilentVoice:
 
 
 class _Interrupted(Exception):
-    def __init__(self, signum: int):
+    def __init__(self, signum: int, then_exit: BaseException | None = None):
         self.signum = signum
+        self.then_exit = then_exit  # the handler we replaced asked the process to exit at once
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class Runner:
         """Run to the end of the session; returns the end reason."""
         self._t0 = self.clock()
         restore = _install_signal_handlers()
+        then_exit: BaseException | None = None
         try:
             pending: list[ev.Event] = [ev.Start()]
             while not self.engine.ended:
@@ -113,8 +115,11 @@ class Runner:
                 except _Interrupted as exc:
                     log.info("signal %s: ending the session", exc.signum)
                     pending = [ev.Shutdown("stopped")]
+                    then_exit = then_exit or exc.then_exit
         finally:
             restore()
+        if then_exit is not None:  # e.g. serve's second SIGTERM: the session is closed, now exit
+            raise then_exit
         return self.engine.end_reason
 
     def _wait_seconds(self) -> float | None:
@@ -168,14 +173,26 @@ class Runner:
 
 
 def _install_signal_handlers() -> Callable[[], None]:
-    """SIGINT/SIGTERM end the session cleanly (only possible from the main thread)."""
+    """SIGINT/SIGTERM (and SIGHUP, a closed terminal) end the session cleanly (main thread only).
+
+    A handler already installed (``serve``'s) is called first, so one SIGTERM both ends the session and
+    stops serve. SIGHUP is taken only where nobody handles it: serve uses it to re-read its schedule.
+    """
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
 
     def handler(signum, frame):
+        previous = before.get(signum)
+        if callable(previous) and previous is not signal.default_int_handler:
+            try:
+                previous(signum, frame)
+            except SystemExit as exc:
+                raise _Interrupted(signum, then_exit=exc) from None
         raise _Interrupted(signum)
 
-    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    ours = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if before[signal.SIGHUP] == signal.SIG_DFL else [])
+    old = {s: signal.signal(s, handler) for s in ours}
 
     def restore() -> None:
         for s, h in old.items():
