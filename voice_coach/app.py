@@ -19,7 +19,7 @@ from voice_coach.history import HistoryStore
 from voice_coach.instance import InstanceLock
 from voice_coach.history.advice import advice_to_give, how_am_i_doing
 from voice_coach.routines import Routine
-from voice_coach.runner import Runner, SessionResult, SilentVoice
+from voice_coach.runner import Runner, SessionResult, SilentVoice, signals_held
 from voice_coach.session import actions as act
 from voice_coach.session.commands import Command
 from voice_coach.session.engine import SessionEngine
@@ -98,14 +98,15 @@ class HistoryRecorder:
         """Write what waits, in order; False (and said once per kind of failure) when the file refuses."""
         while self.pending:
             try:
-                self.pending[0]()
+                with signals_held():  # the write and its removal from the queue go together
+                    self.pending[0]()
+                    self.pending.pop(0)
             except StorageError as exc:
                 if self.failure is None or self.failure.kind != exc.kind:
                     self.notify(f"I cannot save this session to the history right now ({_why(exc)}). I keep it "
                                 "and save it as soon as I can.")
                 self.failure = exc
                 return False
-            self.pending.pop(0)
         if self.failure is not None:
             self.failure = None
             self.notify("The history can be written again; this session is saved.")

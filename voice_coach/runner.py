@@ -13,6 +13,7 @@ import queue
 import signal
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
@@ -60,7 +61,7 @@ class SilentVoice:
         pass
 
 
-class _Interrupted(Exception):
+class _Interrupted(BaseException):  # not an Exception: no "except Exception" may swallow a signal
     def __init__(self, signum: int, then_exit: BaseException | None = None):
         self.signum = signum
         self.then_exit = then_exit  # the handler we replaced asked the process to exit at once
@@ -170,6 +171,26 @@ class Runner:
                 self.voice.chime(action.kind)
             elif isinstance(action, act.AdjustSpeech):
                 self.voice.adjust(action.rate, action.volume)
+
+
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
+@contextmanager
+def signals_held():
+    """Hold SIGINT/SIGTERM/SIGHUP until the block is done (the main thread's handlers run after it).
+
+    A history write and the bookkeeping that it was written must not be cut apart by a signal's
+    exception: cut after the commit, the write would be made again (a step recorded twice).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _install_signal_handlers() -> Callable[[], None]:

@@ -65,8 +65,9 @@ def _classify(exc: BaseException, path: Path, doing: str) -> StorageError:
 
 
 def _connect_ro(path: Path) -> sqlite3.Connection:
-    """A connection that cannot write, checkpoint or delete. In a read-only folder with no WAL left
-    over, SQLite cannot create the -shm index, so the file is opened as immutable (nobody can write it)."""
+    """A connection that cannot write, checkpoint or delete. In a read-only folder or on a full disk
+    SQLite cannot create the WAL's -shm index; with no WAL left over the file alone holds everything,
+    so it is then opened as immutable (nobody can write it there anyway)."""
     uri = path.resolve().as_uri()
     conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=5, check_same_thread=False)
     try:
@@ -75,7 +76,7 @@ def _connect_ro(path: Path) -> sqlite3.Connection:
     except sqlite3.Error as exc:
         conn.close()
         wal_file = path.with_name(path.name + "-wal")
-        stuck = storage.classify(exc, path, "read").kind == "read-only"
+        stuck = storage.classify(exc, path, "read").kind in ("read-only", "full")
         if not stuck or (wal_file.exists() and wal_file.stat().st_size > 0):
             raise
     return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=5, check_same_thread=False)
