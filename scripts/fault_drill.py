@@ -105,7 +105,7 @@ class Folder:
         return self.data / "history.sqlite3"
 
     def env(self, extra: dict | None = None) -> dict:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": str(self.data_base),
+        env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH") or str(ROOT), "XDG_DATA_HOME": str(self.data_base),
                "XDG_CONFIG_HOME": str(self.home / "config"), "XDG_CACHE_HOME": str(self.home / "cache")}
         return {**env, **(extra or {})}
 
