@@ -20,6 +20,7 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 STEP_STATUSES = ("started", "done", "skipped")
 PAIN_PHASES = ("before", "after")
+WAL_RECHECK_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,9 @@ def _inspect(path: Path, full_check: bool = False) -> tuple[int, set[str]]:
     if head != _SQLITE_MAGIC:
         raise _damaged(path, "it is not an SQLite database")
     broken_wal = wal.problem(path)
+    if broken_wal:  # look again: a writer in another process may have been mid-write
+        time.sleep(WAL_RECHECK_S)
+        broken_wal = wal.problem(path)
     if broken_wal:
         raise _damaged(path, broken_wal)
     try:
