@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -356,6 +357,7 @@ class Drill:
             os.kill(c.pid, sig)
         code = c.wait(10)
         self.count(t, c.err)
+        t.notes.append(f"{sig.name} {'in a session' if c.saw('step', before=sent) else 'while starting'}")
         if code is None:
             t.problems.append(f"{sig.name}: did not exit within 10 s")
         new = [r for r in rows(f.history) if r.id not in before]
@@ -403,6 +405,7 @@ class Drill:
                 self.count(t, c.err)
                 if code != EXIT_DISK_FULL or "disk is full" not in c.err:
                     t.problems.append(f"full disk at the start: exit {code}: {c.err.strip()[-200:]}")
+                t.notes.append(f"full at the start: refused, exit {code}")
                 filler.unlink()
                 self.judge_full(t, f, c, saved=False)
                 return
@@ -423,7 +426,9 @@ class Drill:
                     t.problems.append(f"disk full, then room again: exit {code}: {c.err.strip()[-200:]}")
             elif code not in (0, EXIT_DISK_FULL) or (code == EXIT_DISK_FULL and "disk is full" not in c.err):
                 t.problems.append(f"disk stays full: exit {code}: {c.err.strip()[-200:]}")
-            t.notes.append(("full" if "cannot save this session" in json.dumps([e for _, e in c.events]) else "no failed write"))
+            refused = "cannot save this session" in json.dumps([e for _, e in c.events])
+            t.notes.append(f"{'a write refused' if refused else 'no write refused'}, "
+                           f"{'room again' if recover else 'stays full'}, exit {code}")
             if filler.exists():
                 filler.unlink()
             self.judge_full(t, f, c, saved=code == 0)
@@ -492,6 +497,7 @@ class Drill:
         page = int.from_bytes(data[8:12], "big")
         frames = (len(data) - 32) // (24 + page)
         where = self.rng.choice(["header", "frame"])
+        t.notes.append(f"damaged {where}")
         if where == "header":
             pos = self.rng.randint(24, 31)  # the header's checksum
         else:  # a frame of an early transaction (a later commit follows it)
@@ -582,6 +588,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=200, help="at least this many coach processes (default 200)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--serve-rounds", type=int, default=4, help="serve scenarios (each loads the recognizer)")
+    ap.add_argument("--only", help="one scenario's method name, e.g. signals (for a closer look)")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     mounts = can_mount()
@@ -590,9 +597,11 @@ def main() -> int:
         plan = ["two_runs", "wal_damage", "index_damage"] + (["disk_full", "read_only"] if mounts else [])
         for k in range(args.serve_rounds):
             drill.serve_pair("serve" if k % 2 == 0 else "run")
+        if args.only:
+            plan = [args.only]
         started = time.monotonic()
         while sum(t.runs for t in drill.tallies.values()) < args.runs:
-            for name in plan + ["signals", "signals", "signals"]:
+            for name in plan + ([] if args.only else ["signals", "signals", "signals"]):
                 getattr(drill, name)()
         took = time.monotonic() - started
     if not mounts:
@@ -607,8 +616,13 @@ def main() -> int:
         for field_ in ("runs", "written", "correct", "misfiled", "tracebacks"):
             setattr(total, field_, getattr(total, field_) + getattr(t, field_))
     print(f"| **all** | {total.runs} | {total.written} | {total.correct} | {total.misfiled} | {total.tracebacks} |")
+    print()
+    for name, t in drill.tallies.items():
+        if t.notes:
+            counts = Counter(t.notes)
+            print(f"{name}: " + "; ".join(f"{n} x {k}" for k, n in sorted(counts.items())))
     problems = [p for t in drill.tallies.values() for p in t.problems]
-    print(f"\n{total.runs} coach processes in {took:.0f} s (seed {args.seed}); problems: {len(problems)}")
+    print(f"{total.runs} coach processes in {took:.0f} s (seed {args.seed}); problems: {len(problems)}")
     for p in problems[:40]:
         print("  -", p)
     return 0 if not problems and total.misfiled == 0 and total.tracebacks == 0 else 1

@@ -173,24 +173,29 @@ class Runner:
                 self.voice.adjust(action.rate, action.volume)
 
 
-_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+_held = {"depth": 0, "deferred": []}  # main thread only, like Python's signal handlers
 
 
 @contextmanager
 def signals_held():
-    """Hold SIGINT/SIGTERM/SIGHUP until the block is done (the main thread's handlers run after it).
+    """A stop signal that comes during the block is acted on right after it.
 
     A history write and the bookkeeping that it was written must not be cut apart by a signal's
-    exception: cut after the commit, the write would be made again (a step recorded twice).
+    exception: cut after the commit, the write would be made again (a step recorded twice). Blocking
+    the signal in the kernel is not enough: one that arrived just before runs its Python handler at the
+    next bytecode, so the runner's handler itself waits while a block is held.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    _held["depth"] += 1
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        _held["depth"] -= 1
+    if not _held["depth"] and _held["deferred"]:
+        signum = _held["deferred"][0]
+        _held["deferred"].clear()
+        handler = signal.getsignal(signum)
+        if callable(handler):
+            handler(signum, None)
 
 
 def _install_signal_handlers() -> Callable[[], None]:
@@ -204,6 +209,9 @@ def _install_signal_handlers() -> Callable[[], None]:
     before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
 
     def handler(signum, frame):
+        if _held["depth"]:
+            _held["deferred"].append(signum)
+            return
         previous = before.get(signum)
         if callable(previous) and previous is not signal.default_int_handler:
             try:
