@@ -489,8 +489,8 @@ class Drill:
                 "t = datetime(2026, 1, 1, tzinfo=timezone.utc)\n"
                 f"for k in range({n}):\n"
                 "    i = s.begin('r', 'R', 1, t + timedelta(hours=k), ['a']); s.step(i, 0, 'a', 'started', t + timedelta(hours=k));"
-                " s.step(i, 0, 'a', 'done', t + timedelta(hours=k, minutes=1)); s.end(i, 'finished', t + timedelta(hours=k, minutes=1))\n"
-                "os.kill(os.getpid(), signal.SIGKILL)\n")
+                " s.pain(i, 'before', 3, t + timedelta(hours=k))\n"
+                "os.kill(os.getpid(), signal.SIGKILL)\n")  # a crash mid-session: all of it only in the WAL
         subprocess.run([sys.executable, "-c", code], env=f.env(), capture_output=True)
         wal = f.history.with_name("history.sqlite3-wal")
         data = bytearray(wal.read_bytes())

@@ -197,9 +197,9 @@ from voice_coach.history import HistoryStore
 s, t = HistoryStore.open(), datetime(2026, 1, 1, tzinfo=timezone.utc)
 for k in range(3):
     i = s.begin("r", "R", 1, t + timedelta(hours=k), ["a"])
-    s.step(i, 0, "a", "done", t + timedelta(hours=k, minutes=1))
-    s.end(i, "finished", t + timedelta(hours=k, minutes=1))
-os.kill(os.getpid(), signal.SIGKILL)  # a crash: the sessions are only in the WAL
+    s.step(i, 0, "a", "started", t + timedelta(hours=k))
+    s.pain(i, "before", 4, t + timedelta(hours=k))
+os.kill(os.getpid(), signal.SIGKILL)  # a crash mid-session: what it wrote is only in the WAL
 """
 
 

@@ -395,6 +395,16 @@ class HistoryStore:
                 (t, off, reason, session_id),
             )
         self._live.discard(session_id)
+        self._truncate_wal()
+
+    def _truncate_wal(self) -> None:
+        """After a session, fold the WAL into the file and empty it: a long-running serve then leaves
+        readers no log to check, and a crash between sessions leaves none to lose."""
+        with self._lock:
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            except sqlite3.Error as exc:  # busy or out of space: the log stays, nothing is lost
+                log.debug("no checkpoint after the session: %s", exc)
 
     def note(self, session_id: int | None, text: str, at: datetime) -> None:
         t, off = encode(require_aware(at))
