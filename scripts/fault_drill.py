@@ -393,7 +393,7 @@ class Drill:
             f = self.folder(fs)
             seed = once(f, *self.session_args(), input="no\n" + "next\n" * 8)
             self.count(t, seed.stderr)
-            early, recover = self.rng.random() < 0.5, self.rng.random() < 0.6
+            early, recover = self.rng.random() < 0.25, self.rng.random() < 0.5
             filler = fill(fs) if early else None
             h = once(f, "history", "--json")
             self.count(t, h.stderr)
