@@ -38,6 +38,8 @@ def now_utc() -> datetime:
 
 FLUSH_TRIES_AT_END = 3  # a full disk may get room again (a log rotated, a file deleted)
 FLUSH_WAIT_S = 0.5
+RETRY_AFTER_S = 5.0  # after a refused write, events wait this long before the next try (a locked
+# file makes each try wait up to the store's busy timeout; the coach must not stall on every event)
 
 
 class HistoryRecorder:
@@ -55,6 +57,7 @@ class HistoryRecorder:
         self.pending: list = []  # writes not yet in the file, oldest first
         self.failure: StorageError | None = None
         self.notify = notify or (lambda text: log.warning("%s", text))
+        self._next_try = 0.0
 
     @classmethod
     def begin(cls, store: HistoryStore, routine: Routine, notify=None) -> HistoryRecorder:
@@ -92,7 +95,8 @@ class HistoryRecorder:
 
     def _write(self, write) -> None:
         self.pending.append(write)
-        self.flush()
+        if time.monotonic() >= self._next_try:
+            self.flush()
 
     def flush(self) -> bool:
         """Write what waits, in order; False (and said once per kind of failure) when the file refuses."""
@@ -106,6 +110,7 @@ class HistoryRecorder:
                     self.notify(f"I cannot save this session to the history right now ({_why(exc)}). I keep it "
                                 "and save it as soon as I can.")
                 self.failure = exc
+                self._next_try = time.monotonic() + RETRY_AFTER_S
                 return False
         if self.failure is not None:
             self.failure = None

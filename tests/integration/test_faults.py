@@ -188,6 +188,33 @@ def test_schedule_add_and_run_on_a_read_only_folder_say_so(small_disk):
     assert len(add.stderr.strip().splitlines()) == 1
 
 
+HOLD_THE_LOCK = """\
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")  # another program writing: nobody else may write until it ends
+print("holding", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_a_history_locked_by_another_program_is_called_locked_and_the_session_goes_on(user):
+    finish_one(user)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_LOCK, str(user.history)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        r = fd.once(user, *SESSION, "--new", input=FINISH)
+    finally:
+        holder.kill()
+        holder.wait()
+    no_traceback(r.stderr)
+    events = [json.loads(x) for x in r.stdout.splitlines()]
+    assert events[-1] == {**events[-1], "type": "end", "reason": "finished"}  # the session ran to its end
+    assert any("the file is locked" in e.get("text", "") for e in events if e.get("kind") == "notice")
+    assert r.returncode == 5 and "locked" in r.stderr.strip().splitlines()[-1], r.stderr
+    assert [row.reason for row in sessions(user)] == ["finished"]  # nothing half-written
+
+
 # ---- 3. reads never write; damage is reported, never written into --------------------------------
 
 CRASHED_WRITER = """\

@@ -39,6 +39,9 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 STEP_STATUSES = ("started", "done", "skipped")
 PAIN_PHASES = ("before", "after")
 WAL_RECHECK_S = 0.2
+# How long a write waits for another program's lock (the session waits on it): after that the write
+# is "locked" and the session keeps it in memory for the next try.
+WRITE_WAIT_MS = 2000
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,7 @@ class HistoryStore:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute(f"PRAGMA busy_timeout = {WRITE_WAIT_MS}")
             if version == 0:
                 cls._apply(conn, schema.statements(schema.CREATE_CURRENT), schema.CURRENT_VERSION)
             for v in range(version or schema.CURRENT_VERSION, schema.CURRENT_VERSION):
