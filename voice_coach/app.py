@@ -16,8 +16,8 @@ from voice_coach import routines
 from voice_coach.console import InputClosed, Printer, TypedInput
 from voice_coach.errors import DeviceError, StorageError, UserError
 from voice_coach.history import HistoryStore
-from voice_coach.instance import InstanceLock
 from voice_coach.history.advice import advice_to_give, how_am_i_doing
+from voice_coach.instance import InstanceLock
 from voice_coach.routines import Routine
 from voice_coach.runner import Runner, SessionResult, SilentVoice, signals_held
 from voice_coach.session import actions as act
@@ -46,8 +46,8 @@ class HistoryRecorder:
     """Writes the session's course into the history as it happens (each write committed at once).
 
     A write that fails (full disk, read-only folder, locked or damaged file) never stops the session:
-    it waits in memory with the ones after it, in order, and they are written at the next chance (each
-    new event tries again). :meth:`finish` says plainly what could not be saved in the end.
+    it waits in memory with the ones after it, in order, and they are written at the next chance (the
+    next event, a few seconds on). :meth:`finish` says plainly what could not be saved in the end.
     """
 
     def __init__(self, store: HistoryStore, session_id: int | None, notify=None):
