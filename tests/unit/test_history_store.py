@@ -333,3 +333,12 @@ def test_older_format_is_upgraded_keeping_its_data_and_a_copy(tmp_path):
     with HistoryStore.open(path) as s:  # a second open does not upgrade again
         assert s.upgraded_from is None
         assert s.sessions()[0].notes == ("works after the upgrade",)
+
+
+def test_a_reader_of_an_empty_file_finds_nothing_and_writes_nothing(tmp_path):
+    path = tmp_path / "folder" / "h.sqlite3"
+    path.parent.mkdir()
+    path.touch()
+    with HistoryStore.open(path, readonly=True) as s:
+        assert s.sessions() == [] and s.missed() == []
+    assert path.stat().st_size == 0 and [p.name for p in path.parent.iterdir()] == ["h.sqlite3"]

@@ -170,6 +170,10 @@ class HistoryStore:
                 f"{', '.join(sorted(tables)[:4])}). It was left untouched; move it aside to start a new history.",
                 exit_code=4,
             )
+        if readonly and version == 0:  # an empty file: nothing to read, and a reader creates nothing
+            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            cls._apply(conn, schema.statements(schema.CREATE_CURRENT), schema.CURRENT_VERSION)
+            return cls(conn, path, None, None, readonly=True)
         if readonly and version >= schema.READABLE_FROM:
             try:
                 return cls(_connect_ro(path), path, None, None, readonly=True)
