@@ -14,11 +14,12 @@ from datetime import datetime, timedelta, timezone
 
 from voice_coach import routines
 from voice_coach.console import InputClosed, Printer, TypedInput
-from voice_coach.errors import DeviceError, UserError
+from voice_coach.errors import DeviceError, StorageError, UserError
 from voice_coach.history import HistoryStore
 from voice_coach.history.advice import advice_to_give, how_am_i_doing
+from voice_coach.instance import InstanceLock
 from voice_coach.routines import Routine
-from voice_coach.runner import Runner, SessionResult, SilentVoice
+from voice_coach.runner import Runner, SessionResult, SilentVoice, signals_held
 from voice_coach.session import actions as act
 from voice_coach.session.commands import Command
 from voice_coach.session.engine import SessionEngine
@@ -35,34 +36,105 @@ def now_utc() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class HistoryRecorder:
-    """Writes the session's course into the history as it happens (each write committed at once)."""
+FLUSH_TRIES_AT_END = 3  # a full disk may get room again (a log rotated, a file deleted)
+FLUSH_WAIT_S = 0.5
+RETRY_AFTER_S = 5.0  # after a refused write, events wait this long before the next try (a locked
+# file makes each try wait up to the store's busy timeout; the coach must not stall on every event)
 
-    def __init__(self, store: HistoryStore, session_id: int):
+
+class HistoryRecorder:
+    """Writes the session's course into the history as it happens (each write committed at once).
+
+    A write that fails (full disk, read-only folder, locked or damaged file) never stops the session:
+    it waits in memory with the ones after it, in order, and they are written at the next chance (the
+    next event, a few seconds on). :meth:`finish` says plainly what could not be saved in the end.
+    """
+
+    def __init__(self, store: HistoryStore, session_id: int | None, notify=None):
         self.store = store
         self.session_id = session_id
         self.ended = False
+        self.pending: list = []  # writes not yet in the file, oldest first
+        self.failure: StorageError | None = None
+        self.notify = notify or (lambda text: log.warning("%s", text))
+        self._next_try = 0.0
 
     @classmethod
-    def begin(cls, store: HistoryStore, routine: Routine) -> HistoryRecorder:
-        sid = store.begin(routine.id, routine.title, len(routine.steps), now_utc(), [s.id for s in routine.steps])
-        return cls(store, sid)
+    def begin(cls, store: HistoryStore, routine: Routine, notify=None) -> HistoryRecorder:
+        rec = cls(store, None, notify)
+        started, ids = now_utc(), [s.id for s in routine.steps]
+
+        def write() -> None:
+            rec.session_id = store.begin(routine.id, routine.title, len(routine.steps), started, ids)
+
+        rec._write(write)
+        return rec
 
     def __call__(self, action: act.Action) -> None:
-        at, sid = now_utc(), self.session_id
+        at, store = now_utc(), self.store
         if isinstance(action, act.StepStarted):
-            self.store.step(sid, action.index, action.id, "started", at)
+            self._write(lambda: store.step(self.session_id, action.index, action.id, "started", at))
         elif isinstance(action, act.StepFinished):
-            self.store.step(sid, action.index, action.id, action.status, at)
+            self._write(lambda: store.step(self.session_id, action.index, action.id, action.status, at))
         elif isinstance(action, act.Paused):
-            self.store.pause(sid, at)
+            self._write(lambda: store.pause(self.session_id, at))
         elif isinstance(action, act.Resumed):
-            self.store.resume(sid, at)
+            self._write(lambda: store.resume(self.session_id, at))
         elif isinstance(action, act.PainRecorded):
-            self.store.pain(sid, action.when, action.value, at)
+            self._write(lambda: store.pain(self.session_id, action.when, action.value, at))
         elif isinstance(action, act.Ended):
-            self.store.end(sid, action.reason, at)
-            self.ended = True
+            self.end(action.reason, at)
+
+    def end(self, reason: str, at: datetime | None = None) -> None:
+        """Close the session row (once; a second end changes nothing)."""
+        if self.ended:
+            return
+        self.ended = True
+        at = at or now_utc()
+        self._write(lambda: self.store.end(self.session_id, reason, at))
+
+    def _write(self, write) -> None:
+        self.pending.append(write)
+        if time.monotonic() >= self._next_try:
+            self.flush()
+
+    def flush(self) -> bool:
+        """Write what waits, in order; False (and said once per kind of failure) when the file refuses."""
+        while self.pending:
+            try:
+                with signals_held():  # the write and its removal from the queue go together
+                    self.pending[0]()
+                    self.pending.pop(0)
+            except StorageError as exc:
+                if self.failure is None or self.failure.kind != exc.kind:
+                    self.notify(f"I cannot save this session to the history right now ({_why(exc)}). I keep it "
+                                "and save it as soon as I can.")
+                self.failure = exc
+                self._next_try = time.monotonic() + RETRY_AFTER_S
+                return False
+        if self.failure is not None:
+            self.failure = None
+            self.notify("The history can be written again; this session is saved.")
+        return True
+
+    def finish(self) -> None:
+        """The last tries at the end; raises the StorageError (one clear line) if records stay unsaved."""
+        for attempt in range(FLUSH_TRIES_AT_END):
+            if self.flush():
+                return
+            if self.failure is not None and self.failure.kind == "damaged":
+                break
+            if attempt + 1 < FLUSH_TRIES_AT_END:
+                time.sleep(FLUSH_WAIT_S)
+        exc = self.failure
+        raise StorageError(
+            f"The session ended, but {len(self.pending)} of its records could not be saved to the history: "
+            f"{exc}", exc.kind, exc.exit_code)
+
+
+def _why(exc: StorageError) -> str:
+    return {"full": "the disk is full", "read-only": "the folder is read-only", "locked": "the file is locked",
+            "damaged": "the history file is damaged"}.get(exc.kind, "a disk error")
 
 
 @dataclass(frozen=True)
@@ -75,15 +147,16 @@ def run_from_cli(args, conf: Settings) -> int:
     if args.engine or args.model:
         conf = replace(conf, hearing=replace(conf.hearing, engine=args.engine or conf.hearing.engine,
                                              model_path=args.model or conf.hearing.model_path))
-    store = HistoryStore.open()
-    try:
-        routine = routines.find(args.routine or conf.session.default_routine)
-        interrupted = None if args.new else _interrupted_session(store, routine if args.routine else None)
-        if args.text:
-            return _run_text(args, conf, store, routine, interrupted)
-        return _run_voice(args, conf, store, routine, interrupted)
-    finally:
-        store.close()
+    routine = routines.find(args.routine or conf.session.default_routine)
+    with InstanceLock.acquire(f"run {args.routine or routine.id}"):  # one coach per data folder
+        store = HistoryStore.open()
+        try:
+            interrupted = None if args.new else _interrupted_session(store, routine if args.routine else None)
+            if args.text:
+                return _run_text(args, conf, store, routine, interrupted)
+            return _run_voice(args, conf, store, routine, interrupted)
+        finally:
+            store.close()
 
 
 def _interrupted_session(store: HistoryStore, wanted: Routine | None) -> Resume | None:
@@ -132,16 +205,25 @@ def _wait_for_resume_answer(inbox: queue.Queue) -> bool:
 
 
 def _start_engine(conf: Settings, args, store: HistoryStore, routine: Routine, resume: Resume | None,
-                  resumed: bool) -> tuple[SessionEngine, HistoryRecorder]:
+                  resumed: bool, printer: Printer) -> tuple[SessionEngine, HistoryRecorder]:
     ask_pain = conf.session.ask_pain and not args.no_pain
+    notify = _notifier(printer)
     if resume and resumed:
         store.reopen(resume.record.id, now_utc())
         engine = SessionEngine(resume.routine, ask_pain=ask_pain, start_index=resume.record.resume_index,
                                resuming=True)
-        return engine, HistoryRecorder(store, resume.record.id)
+        return engine, HistoryRecorder(store, resume.record.id, notify)
     if resume:
         store.abandon(resume.record.id, now_utc())
-    return SessionEngine(routine, ask_pain=ask_pain), HistoryRecorder.begin(store, routine)
+    return SessionEngine(routine, ask_pain=ask_pain), HistoryRecorder.begin(store, routine, notify)
+
+
+def _notifier(printer: Printer):
+    def notify(text: str) -> None:
+        log.warning("%s", text)
+        printer.notice(text, 0.0)
+
+    return notify
 
 
 def _run_text(args, conf: Settings, store: HistoryStore, routine: Routine, resume: Resume | None) -> int:
@@ -152,7 +234,7 @@ def _run_text(args, conf: Settings, store: HistoryStore, routine: Routine, resum
     if resume:
         printer.notice(_resume_question(resume), 0.0)
         resumed = _wait_for_resume_answer(inbox)
-    engine, recorder = _start_engine(conf, args, store, routine, resume, resumed)
+    engine, recorder = _start_engine(conf, args, store, routine, resume, resumed, printer)
     voice = SilentVoice(inbox)
     runner = Runner(engine, voice, inbox, printer=printer, time_scale=args.time_scale, recorder=recorder,
                     on_action=_progress_answerer(store, voice, printer))
@@ -182,7 +264,7 @@ def _run_voice(args, conf: Settings, store: HistoryStore, routine: Routine, resu
             resumed = _wait_for_resume_answer(io.inbox)
             io.speaker.stop()
             drain(io.inbox)
-        engine, recorder = _start_engine(conf, args, store, routine, resume, resumed)
+        engine, recorder = _start_engine(conf, args, store, routine, resume, resumed, printer)
         engine.mic_lost = mic_missing
         runner = VoiceRunner(engine, io, printer=printer, time_scale=args.time_scale, recorder=recorder)
         runner.on_action = _progress_answerer(store, runner.speaker_voice, printer)
@@ -227,7 +309,11 @@ def _progress_answerer(store: HistoryStore, voice, printer: Printer):
 
     def on_action(action: act.Action) -> None:
         if isinstance(action, act.ReportProgress):
-            text = how_am_i_doing(store, now_utc())
+            try:
+                text = how_am_i_doing(store, now_utc())
+            except StorageError as exc:
+                log.warning("cannot read the history: %s", exc)
+                text = "I cannot read your history right now, so I cannot say. Let's carry on."
             printer.show(act.Say(text=text, key="", kind="feedback"), 0.0)
             voice.say(text, f"progress-{next(counter)}")
 
@@ -244,19 +330,28 @@ def run_session(routine: Routine, conf: Settings, io, history: HistoryStore, *, 
     recorder = HistoryRecorder.begin(history, routine)
     runner = VoiceRunner(engine, io, printer=printer, time_scale=time_scale, recorder=recorder)
     runner.on_action = _progress_answerer(history, runner.speaker_voice, printer)
-    _finish(runner, history, recorder, runner.voice, printer)
-    record = history.session(recorder.session_id)
+    _finish(runner, history, recorder, runner.voice, printer)  # a StorageError here: serve logs it, goes on
+    try:
+        record = history.session(recorder.session_id) if recorder.session_id is not None else None
+    except StorageError:
+        record = None
     return SessionResult(engine.end_reason, recorder.session_id, record.steps_done if record else 0)
 
 
 def _finish(runner: Runner, store: HistoryStore, recorder: HistoryRecorder, voice, printer: Printer) -> int:
-    reason = runner.run()
-    if not recorder.ended:  # e.g. a shutdown: the engine ended without its own "end" reaching the store
-        store.end(recorder.session_id, reason or "stopped", now_utc())
-    if reason == "finished":
-        advice = advice_to_give(store, now_utc())
+    try:
+        reason = runner.run()
+    finally:  # e.g. a shutdown: the engine ended without its own "end" reaching the store
+        recorder.end(runner.engine.end_reason or "stopped")
+    if reason == "finished" and not recorder.pending:
+        try:
+            advice = advice_to_give(store, now_utc())
+        except StorageError as exc:
+            log.warning("cannot read the history for advice: %s", exc)
+            advice = None
         if advice:
             printer.show(act.Say(text=advice, key="", kind="feedback"), runner.now())
             voice.say(advice, "advice")
+    recorder.finish()
     return 0 if reason in ("finished", "stopped", "red_flag") else 1
 

@@ -13,6 +13,7 @@ import queue
 import signal
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
@@ -60,9 +61,10 @@ class SilentVoice:
         pass
 
 
-class _Interrupted(Exception):
-    def __init__(self, signum: int):
+class _Interrupted(BaseException):  # not an Exception: no "except Exception" may swallow a signal
+    def __init__(self, signum: int, then_exit: BaseException | None = None):
         self.signum = signum
+        self.then_exit = then_exit  # the handler we replaced asked the process to exit at once
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ class Runner:
         """Run to the end of the session; returns the end reason."""
         self._t0 = self.clock()
         restore = _install_signal_handlers()
+        then_exit: BaseException | None = None
         try:
             pending: list[ev.Event] = [ev.Start()]
             while not self.engine.ended:
@@ -113,8 +116,11 @@ class Runner:
                 except _Interrupted as exc:
                     log.info("signal %s: ending the session", exc.signum)
                     pending = [ev.Shutdown("stopped")]
+                    then_exit = then_exit or exc.then_exit
         finally:
             restore()
+        if then_exit is not None:  # e.g. serve's second SIGTERM: the session is closed, now exit
+            raise then_exit
         return self.engine.end_reason
 
     def _wait_seconds(self) -> float | None:
@@ -167,15 +173,55 @@ class Runner:
                 self.voice.adjust(action.rate, action.volume)
 
 
+_held = {"depth": 0, "deferred": []}  # main thread only, like Python's signal handlers
+
+
+@contextmanager
+def signals_held():
+    """A stop signal that comes during the block is acted on right after it.
+
+    A history write and the bookkeeping that it was written must not be cut apart by a signal's
+    exception: cut after the commit, the write would be made again (a step recorded twice). Blocking
+    the signal in the kernel is not enough: one that arrived just before runs its Python handler at the
+    next bytecode, so the runner's handler itself waits while a block is held.
+    """
+    _held["depth"] += 1
+    try:
+        yield
+    finally:
+        _held["depth"] -= 1
+    if not _held["depth"] and _held["deferred"]:
+        signum = _held["deferred"][0]
+        _held["deferred"].clear()
+        handler = signal.getsignal(signum)
+        if callable(handler):
+            handler(signum, None)
+
+
 def _install_signal_handlers() -> Callable[[], None]:
-    """SIGINT/SIGTERM end the session cleanly (only possible from the main thread)."""
+    """SIGINT/SIGTERM (and SIGHUP, a closed terminal) end the session cleanly (main thread only).
+
+    A handler already installed (``serve``'s) is called first, so one SIGTERM both ends the session and
+    stops serve. SIGHUP is taken only where nobody handles it: serve uses it to re-read its schedule.
+    """
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
 
     def handler(signum, frame):
+        if _held["depth"]:
+            _held["deferred"].append(signum)
+            return
+        previous = before.get(signum)
+        if callable(previous) and previous is not signal.default_int_handler:
+            try:
+                previous(signum, frame)
+            except SystemExit as exc:
+                raise _Interrupted(signum, then_exit=exc) from None
         raise _Interrupted(signum)
 
-    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    ours = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if before[signal.SIGHUP] == signal.SIG_DFL else [])
+    old = {s: signal.signal(s, handler) for s in ours}
 
     def restore() -> None:
         for s, h in old.items():

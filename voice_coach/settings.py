@@ -151,8 +151,8 @@ def load(path: Path | None = None) -> Settings:
 def save(settings: Settings, path: Path | None = None) -> Path:
     """Write atomically: a power cut mid-write leaves the old file, never half a file."""
     path = path or paths.settings_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    paths.secure_user_folders()
+    tmp = paths.private_file(path.with_suffix(".tmp"))  # 0600 whatever the umask; replace() keeps it
     tmp.write_text(tomli_w.dumps(to_dict(settings)), encoding="utf-8")
     tmp.replace(path)
     return path

@@ -94,12 +94,20 @@ def test_naive_times_are_refused(store):
         store.begin("r", "R", 1, datetime(2024, 1, 1, 12), ["a"])
 
 
+def crashed(store: HistoryStore) -> HistoryStore:
+    """The store a new process opens after this one died without ending its session."""
+    store.close()
+    return HistoryStore.open(store.path)
+
+
 def test_interrupted_session_resume_point_and_abandon(store):
     sid = store.begin("r", "R", 5, T0, list("abcde"))
     for k in range(3):
         store.step(sid, k, "abcde"[k], "started", m(2 * k))
         store.step(sid, k, "abcde"[k], "done", m(2 * k + 2))
     store.step(sid, 3, "d", "started", m(6))
+    assert store.interrupted() is None  # this store still runs it
+    store = crashed(store)
     r = store.interrupted()
     assert r is not None and r.id == sid and r.ended is None and r.end_reason is None
     assert (r.current_index, r.current_step_id, r.resume_index, r.steps_done) == (3, "d", 3, 3)
@@ -115,7 +123,7 @@ def test_resume_index_moves_on_when_the_current_step_was_finished(store):
     sid = store.begin("r", "R", 3, T0, list("abc"))
     store.step(sid, 0, "a", "started", m(0))
     store.step(sid, 0, "a", "done", m(1))
-    r = store.interrupted()
+    r = crashed(store).interrupted()
     assert (r.current_index, r.resume_index) == (0, 1)
 
 
@@ -130,12 +138,13 @@ def test_reopen_counts_the_gap_as_a_pause(store):
     assert store.session(sid).minutes == pytest.approx(5)
 
 
-def test_begin_closes_a_forgotten_open_session(store):
+def test_begin_closes_a_session_a_gone_process_left_open(store):
     old = store.begin("r", "R", 2, T0, ["a", "b"])
     store.step(old, 0, "a", "started", m(1))
+    store = crashed(store)
     new = store.begin("r", "R", 2, m(60), ["a", "b"])
     assert store.session(old).end_reason == "interrupted"
-    assert store.interrupted().id == new
+    assert store.session(new).ended is None and store.interrupted() is None  # the new one runs
 
 
 def test_missed_notes_and_advice_marks(store):
@@ -324,3 +333,12 @@ def test_older_format_is_upgraded_keeping_its_data_and_a_copy(tmp_path):
     with HistoryStore.open(path) as s:  # a second open does not upgrade again
         assert s.upgraded_from is None
         assert s.sessions()[0].notes == ("works after the upgrade",)
+
+
+def test_a_reader_of_an_empty_file_finds_nothing_and_writes_nothing(tmp_path):
+    path = tmp_path / "folder" / "h.sqlite3"
+    path.parent.mkdir()
+    path.touch()
+    with HistoryStore.open(path, readonly=True) as s:
+        assert s.sessions() == [] and s.missed() == []
+    assert path.stat().st_size == 0 and [p.name for p in path.parent.iterdir()] == ["h.sqlite3"]

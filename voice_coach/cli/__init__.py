@@ -37,7 +37,10 @@ def _setup_logging(verbosity: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except KeyboardInterrupt:  # Ctrl-C while the sub-commands are still being imported
+        return 130
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
     if not getattr(args, "func", None):

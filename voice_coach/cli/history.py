@@ -51,12 +51,15 @@ def register(sub) -> None:
 # ---- shared --------------------------------------------------------------------------------------
 
 
-def _open_existing() -> HistoryStore | None:
-    """The store, or None when no history was ever written (reading must not create the file)."""
+def _open_existing(readonly: bool = True) -> HistoryStore | None:
+    """The store, or None when no history was ever written (reading must not create the file).
+
+    Readers open it read-only: they never write, checkpoint a WAL or delete anything.
+    """
     path = paths.history_db()
     if not path.exists():
         return None
-    store = HistoryStore.open(path)
+    store = HistoryStore.open(path, readonly=readonly)
     if store.upgraded_from is not None:
         print(
             f"voice-coach: upgraded the history file from format {store.upgraded_from} to the current one; "
@@ -179,7 +182,7 @@ def _delete(args: argparse.Namespace) -> int:
     before = parse_date(args.before, now)
     if before > now + timedelta(days=1):
         raise UserError(f"{args.before} is in the future; give a date in the past to delete what came before it")
-    store = _open_existing()
+    store = _open_existing(readonly=False)
     if store is None:
         print("There is no history to delete.")
         return 0
@@ -201,7 +204,10 @@ def _delete(args: argparse.Namespace) -> int:
                 print("Nothing deleted.")
                 return 1
         store.delete_before(before)
+        copies = store.remove_backups()  # a pre-upgrade copy still holds what was just deleted
     print(f"Deleted {what} from before {when}.")
+    for copy in copies:
+        print(f"Also removed {copy}, the copy kept from a format upgrade, which still held them.")
     return 0
 
 

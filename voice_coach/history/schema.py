@@ -2,13 +2,16 @@
 
 Version 1 was the first session log (sessions, steps, pauses, ratings; UTC times only). Version 2 adds
 the local UTC offset of every time (so reports show the local clock the person lived), notes, missed
-scheduled sessions and the record of when the clinician advice was given. Each upgrade is a list of
+scheduled sessions and the record of when the clinician advice was given. Version 3 records which
+process owns an open session (pid, boot id, process start time), so a second process can tell a
+session that is still running from one a crash left open. Each upgrade is a list of
 statements run in one transaction; SQLite DDL is transactional, so a failed upgrade changes nothing.
 """
 
 from __future__ import annotations
 
-CURRENT_VERSION = 2
+CURRENT_VERSION = 3
+READABLE_FROM = 2  # readers open 2..CURRENT read-only as they are (3 only adds owner columns)
 
 # The tables voice-coach owns; a version-0 file with other tables is someone else's database.
 TABLES = frozenset({"sessions", "steps", "pauses", "ratings", "notes", "missed", "advice"})
@@ -47,7 +50,10 @@ CREATE TABLE sessions (
     ended_utc   TEXT,
     ended_off   INTEGER,
     end_reason  TEXT,
-    closed_utc  TEXT
+    closed_utc  TEXT,
+    owner_pid   INTEGER,
+    owner_boot  TEXT,
+    owner_start TEXT
 );
 CREATE INDEX sessions_started ON sessions (started_utc);
 CREATE TABLE steps (
@@ -90,6 +96,11 @@ ALTER TABLE ratings ADD COLUMN at_off INTEGER NOT NULL DEFAULT 0;
     + """CREATE INDEX IF NOT EXISTS sessions_started ON sessions (started_utc);
 CREATE INDEX IF NOT EXISTS steps_session ON steps (session_id);
 CREATE INDEX IF NOT EXISTS pauses_session ON pauses (session_id);
+""",
+    2: """
+ALTER TABLE sessions ADD COLUMN owner_pid INTEGER;
+ALTER TABLE sessions ADD COLUMN owner_boot TEXT;
+ALTER TABLE sessions ADD COLUMN owner_start TEXT;
 """,
 }
 

@@ -3,8 +3,10 @@
 - Logging goes to stderr as ``LEVEL name: message``; under systemd (``JOURNAL_STREAM`` set) each
   line starts with a syslog priority like ``<6>`` so journald files it at the right level, and
   journald adds the timestamps.
-- SIGTERM/SIGINT stop cleanly (a running session is told "stop"; a second signal exits at once);
-  SIGHUP re-reads the job store (the CLI sends it after each change).
+- One coach per data folder: serve holds the instance lock (:mod:`voice_coach.instance`) for its
+  life, so a second serve or a ``run`` is refused with the holder named.
+- SIGTERM/SIGINT stop cleanly (a running session is told "stop" and ends; serve then exits; a second
+  signal exits at once); SIGHUP re-reads the job store (the CLI sends it after each change).
 - A pid file in the data folder lets the CLI find the daemon; it is trusted only after checking
   the process's command line.
 """
@@ -15,6 +17,7 @@ import logging
 import os
 import signal
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 from voice_coach import paths
@@ -75,11 +78,27 @@ def serve(settings, *, config: ServeConfig = ServeConfig(), db_path: Path | None
     from voice_coach import routines
     from voice_coach.factory import make_voice_io
     from voice_coach.history import HistoryStore
+    from voice_coach.instance import InstanceLock
 
-    io = make_voice_io(settings)
-    history = HistoryStore.open()
-    scheduler = make_scheduler(db_path)
-    core = ServeCore(scheduler, io, settings=settings, history=history, find_routine=routines.find,
+    with ExitStack() as stack:
+        stack.enter_context(InstanceLock.acquire("serve"))  # before anything opens: one coach at a time
+        history = HistoryStore.open()
+        stack.callback(_close, history)
+        io = make_voice_io(settings)
+        stack.callback(_close, io)  # VoiceIO.close stops the listener and the speaker
+        scheduler = make_scheduler(db_path)
+        return _serve(settings, config, db_path, io, history, scheduler, routines.find)
+
+
+def _close(thing) -> None:
+    try:
+        thing.close()
+    except Exception:  # noqa: BLE001 - closing on the way out
+        log.exception("closing %s failed", type(thing).__name__)
+
+
+def _serve(settings, config: ServeConfig, db_path: Path | None, io, history, scheduler, find_routine) -> int:
+    core = ServeCore(scheduler, io, settings=settings, history=history, find_routine=find_routine,
                      run_session=_run_session, config=config, stop_heard=_stop_heard)
     signals = {"count": 0}
 
@@ -110,12 +129,5 @@ def serve(settings, *, config: ServeConfig = ServeConfig(), db_path: Path | None
     finally:
         remove_pid_file()
         scheduler.shutdown(wait=False)
-        for thing in (io, history):  # VoiceIO.close stops the listener and the speaker
-            close = getattr(thing, "close", None)
-            if callable(close):
-                try:
-                    close()
-                except Exception:  # noqa: BLE001 - closing on the way out
-                    log.exception("closing %s failed", type(thing).__name__)
         log.info("stopped")
     return 0

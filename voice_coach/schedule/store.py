@@ -47,6 +47,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from voice_coach import paths
 from voice_coach.errors import UserError
+from voice_coach.storage import classify
 from voice_coach.schedule.jobs import REMIND_REF
 from voice_coach.schedule.parse import DAY_NAMES, local_zone_name
 from voice_coach.schedule.plans import IntervalPlan, check_no_clash, check_plan
@@ -129,20 +130,45 @@ class SharedJobStore(KeptRowsJobStore):
 
     The scheduler thread reads due jobs, then writes back their next run time; if ``schedule
     remove`` deleted the row in between, the stock store raises JobLookupError inside the
-    scheduler's loop, which kills its thread. Here that is logged and ignored.
+    scheduler's loop, which kills its thread. Here that is logged and ignored. A write the disk
+    refuses (full, read-only, locked) becomes one clear StorageError instead of a SQLAlchemy traceback.
     """
+
+    def __init__(self, path: Path):
+        super().__init__(url=f"sqlite:///{path}")
+        self.path = path
+
+    def start(self, scheduler, alias) -> None:
+        with _storage_errors(self.path, "open the schedule"):
+            super().start(scheduler, alias)
+
+    def add_job(self, job: Job) -> None:
+        with _storage_errors(self.path, "write to the schedule"):
+            super().add_job(job)
 
     def update_job(self, job: Job) -> None:
         try:
-            super().update_job(job)
+            with _storage_errors(self.path, "write to the schedule"):
+                super().update_job(job)
         except JobLookupError:
             log.info("job %s was removed by another process while it ran", job.id)
 
     def remove_job(self, job_id: str) -> None:
         try:
-            super().remove_job(job_id)
+            with _storage_errors(self.path, "write to the schedule"):
+                super().remove_job(job_id)
         except JobLookupError:
             log.debug("job %s was already removed", job_id)
+
+
+@contextmanager
+def _storage_errors(path: Path, doing: str):
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        yield
+    except DBAPIError as exc:
+        raise classify(exc.orig or exc, path, doing) from None
 
 
 class ServeScheduler(BackgroundScheduler):
@@ -182,10 +208,15 @@ def make_scheduler(db_path: Path | None = None, *, zone: str | None = None, edit
     ``editing=True``: an :class:`EditingScheduler` for the CLI; else the :class:`ServeScheduler`.
     """
     db_path = Path(db_path or paths.schedule_db())
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        paths.secure_user_folders()
+        paths.private_file(db_path)  # 0600 before SQLAlchemy creates it with the umask's mode
+    except OSError as exc:
+        if not db_path.exists():
+            raise classify(exc, db_path, "create the schedule") from None
     cls = EditingScheduler if editing else ServeScheduler
     return cls(
-        jobstores={"default": SharedJobStore(url=f"sqlite:///{db_path}")},
+        jobstores={"default": SharedJobStore(db_path)},
         executors={"default": {"type": "threadpool", "max_workers": 2}},
         job_defaults=dict(JOB_DEFAULTS),
         timezone=ZoneInfo(zone or local_zone_name()),
@@ -404,8 +435,7 @@ def pid_file() -> Path:
 
 
 def write_pid_file() -> Path:
-    path = pid_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = paths.private_file(pid_file())
     path.write_text(f"{os.getpid()}\n", encoding="utf-8")
     return path
 
