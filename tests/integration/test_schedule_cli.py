@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, time, timezone
+from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from voice_coach.schedule.store import next_local
@@ -62,14 +62,19 @@ def test_bad_input_is_refused_and_changes_nothing():
 
 
 def test_overlapping_ice_plans_are_refused():
-    vc("schedule", "ice", "--every", "60m", "--for", "3h", "--start", "10:00", "--tz", "UTC")
+    # both starts in the future, 90 min apart, whatever the time of day the test runs at ("HH:MM"
+    # means its next occurrence: fixed clock times stopped overlapping after 10:00 UTC)
+    first = (datetime.now(timezone.utc) + timedelta(minutes=30)).replace(second=0, microsecond=0)
+    second = first + timedelta(minutes=90)
+    vc("schedule", "ice", "--every", "60m", "--for", "3h", "--start", first.strftime("%H:%M"), "--tz", "UTC")
     before = listing()
-    proc = vc("schedule", "ice", "--every", "60m", "--for", "2h", "--start", "11:30", "--tz", "UTC", check=False)
+    proc = vc("schedule", "ice", "--every", "60m", "--for", "2h", "--start", second.strftime("%H:%M"), "--tz", "UTC",
+              check=False)
     assert proc.returncode == 2 and "overlaps an existing ice plan" in proc.stderr
     assert listing() == before
     (plan,) = before
     assert plan["kind"] == "ice" and plan["region"] == "lower back" and plan["minutes"] == 10
-    assert datetime.fromisoformat(plan["next_run"]).strftime("%H:%M") == "10:00"
+    assert datetime.fromisoformat(plan["next_run"]).astimezone(timezone.utc).strftime("%H:%M") == first.strftime("%H:%M")
 
 
 def test_pause_resume_remove():
