@@ -11,17 +11,13 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from support import wait_for_log
-from test_serve_room import room_env
+from test_serve_room import room_env, say_start_when_announced, schedule_soon, start_serve
 
-from voice_coach import paths
 from voice_coach.history import HistoryStore
-from voice_coach.schedule.store import ScheduleBook
 
 pytestmark = pytest.mark.room
 
@@ -47,12 +43,6 @@ say = "Done."
 """
 
 
-def _serve(env, log, *args):
-    with log.open("w") as err:
-        return subprocess.Popen([sys.executable, "-m", "voice_coach", "serve", *args], env=env,
-                                stdout=subprocess.DEVNULL, stderr=err)
-
-
 def _vc(env, *args, input=""):
     return subprocess.run([sys.executable, "-m", "voice_coach", *args], env=env, input=input,
                           capture_output=True, text=True, timeout=60)
@@ -60,7 +50,7 @@ def _vc(env, *args, input=""):
 
 def test_a_run_and_a_second_serve_are_refused_while_serve_runs(tmp_path):
     env = room_env()
-    proc = _serve(env, tmp_path / "serve.log")
+    proc = start_serve(env, tmp_path / "serve.log")
     try:
         wait_for_log(tmp_path / "serve.log", "serving", proc, 60)
         run = _vc(env, "run", "--text", "--no-pain", input="no\n")
@@ -78,21 +68,11 @@ def test_a_run_and_a_second_serve_are_refused_while_serve_runs(tmp_path):
 
 def test_one_sigterm_ends_serve_and_the_session_it_runs(tmp_path):
     env = room_env()
-    paths.user_routines_dir().mkdir(parents=True, exist_ok=True)
-    (paths.user_routines_dir() / "long-room-test.toml").write_text(LONG)
-    paths.settings_file().parent.mkdir(parents=True, exist_ok=True)
-    paths.settings_file().write_text("[session]\nask_pain = false\n")
-    with ScheduleBook() as book:
-        book.add_once("long-room-test", datetime.now(timezone.utc) + timedelta(seconds=6), zone=ZoneInfo("UTC"))
-    start_wav = tmp_path / "start.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(start_wav), "start"], check=True)
+    schedule_soon(LONG, "long-room-test")
     log = tmp_path / "serve.log"
-    proc = _serve(env, log, "--answer-timeout", "30")
+    proc = start_serve(env, log, "--answer-timeout", "30")
     try:
-        wait_for_log(log, "announcing long-room-test", proc, 40)
-        wait_for_log(log, "waiting up to", proc, 30)
-        time.sleep(0.5)
-        subprocess.run(["paplay", str(start_wav)], env=env, check=True, timeout=20)
+        say_start_when_announced(env, log, proc, "long-room-test", tmp_path)
         wait_for_log(log, "session long-room-test starting", proc, 60)
         time.sleep(2)
         proc.send_signal(signal.SIGTERM)  # once

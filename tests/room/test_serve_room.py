@@ -56,28 +56,41 @@ def room_env() -> dict[str, str]:
     return env
 
 
-def test_serve_announces_hears_start_runs_and_records(tmp_path):
-    env = room_env()
+def schedule_soon(routine_toml: str, routine_id: str) -> None:
+    """Install ``routine_toml`` as the user's routine (no pain questions) and schedule it 6 s ahead."""
     routines_dir = paths.user_routines_dir()
     routines_dir.mkdir(parents=True, exist_ok=True)
-    (routines_dir / "serve-room-test.toml").write_text(ROUTINE)
+    (routines_dir / f"{routine_id}.toml").write_text(routine_toml)
     paths.settings_file().parent.mkdir(parents=True, exist_ok=True)
     paths.settings_file().write_text("[session]\nask_pain = false\n")
-
     with ScheduleBook() as book:  # the same store serve reads
-        book.add_once("serve-room-test", datetime.now(timezone.utc) + timedelta(seconds=6), zone=ZoneInfo("UTC"))
+        book.add_once(routine_id, datetime.now(timezone.utc) + timedelta(seconds=6), zone=ZoneInfo("UTC"))
 
+
+def start_serve(env: dict[str, str], log, *args: str) -> subprocess.Popen:
+    """``voice-coach serve`` in the room, its log (stderr) going to ``log``."""
+    with log.open("w") as err:
+        return subprocess.Popen([sys.executable, "-m", "voice_coach", "serve", *args], env=env,
+                                stdout=subprocess.DEVNULL, stderr=err)
+
+
+def say_start_when_announced(env: dict[str, str], log, proc, routine_id: str, tmp_path) -> None:
+    """Wait until serve has spoken its announcement of ``routine_id``, then say "start" into the room."""
     start_wav = tmp_path / "start.wav"
     subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(start_wav), "start"], check=True)
+    wait_for_log(log, f"announcing {routine_id}", proc, 40)
+    wait_for_log(log, "waiting up to", proc, 30)  # the announcement has been spoken
+    time.sleep(0.5)
+    subprocess.run(["paplay", str(start_wav)], env=env, check=True, timeout=20)
+
+
+def test_serve_announces_hears_start_runs_and_records(tmp_path):
+    env = room_env()
+    schedule_soon(ROUTINE, "serve-room-test")
     log = tmp_path / "serve.log"
-    with log.open("w") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "voice_coach", "serve", "--answer-timeout", "30",
-                                 "--time-scale", "0.5"], env=env, stdout=subprocess.DEVNULL, stderr=err)
+    proc = start_serve(env, log, "--answer-timeout", "30", "--time-scale", "0.5")
     try:
-        wait_for_log(log, "announcing serve-room-test", proc, 40)
-        wait_for_log(log, "waiting up to", proc, 30)  # the announcement has been spoken
-        time.sleep(0.5)
-        subprocess.run(["paplay", str(start_wav)], env=env, check=True, timeout=20)
+        say_start_when_announced(env, log, proc, "serve-room-test", tmp_path)
         content = wait_for_log(log, "session serve-room-test ended", proc, 90)
         assert "session serve-room-test starting" in content
     finally:
