@@ -46,7 +46,7 @@ from sqlalchemy import and_, null, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from voice_coach import paths
-from voice_coach.errors import UserError
+from voice_coach.errors import EXIT_IO, UserError
 from voice_coach.storage import classify
 from voice_coach.schedule.jobs import REMIND_REF
 from voice_coach.schedule.parse import DAY_NAMES, local_zone_name
@@ -67,16 +67,18 @@ def pending_id(job_id: str, due: datetime) -> str:
 
 
 @contextmanager
-def store_errors(path: Path | str):
-    """Turn the job store's database errors into one clear line naming the file."""
+def store_errors(path: Path | str, doing: str = "use the schedule"):
+    """Turn the job store's database errors into one clear line naming the file: the same
+    storage.classify verdicts (damaged, full, read-only, locked) and exit codes as the history."""
+    from sqlalchemy.exc import DBAPIError
+
     try:
         yield
+    except DBAPIError as exc:
+        raise classify(exc.orig or exc, Path(path), doing) from None
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        if "not a database" in reason or "malformed" in reason:
-            raise UserError(f"the schedule file {path} is damaged ({reason}); move it aside "
-                            f"(mv '{path}' '{path}.damaged') and add your entries again", exit_code=5) from None
-        raise UserError(f"cannot use the schedule file {path} ({reason})", exit_code=5) from None
+        reason = str(exc).splitlines()[0]
+        raise UserError(f"cannot use the schedule file {path} ({reason})", exit_code=EXIT_IO) from None
 
 
 class KeptRowsJobStore(SQLAlchemyJobStore):
@@ -139,36 +141,26 @@ class SharedJobStore(KeptRowsJobStore):
         self.path = path
 
     def start(self, scheduler, alias) -> None:
-        with _storage_errors(self.path, "open the schedule"):
+        with store_errors(self.path, "open the schedule"):
             super().start(scheduler, alias)
 
     def add_job(self, job: Job) -> None:
-        with _storage_errors(self.path, "write to the schedule"):
+        with store_errors(self.path, "write to the schedule"):
             super().add_job(job)
 
     def update_job(self, job: Job) -> None:
         try:
-            with _storage_errors(self.path, "write to the schedule"):
+            with store_errors(self.path, "write to the schedule"):
                 super().update_job(job)
         except JobLookupError:
             log.info("job %s was removed by another process while it ran", job.id)
 
     def remove_job(self, job_id: str) -> None:
         try:
-            with _storage_errors(self.path, "write to the schedule"):
+            with store_errors(self.path, "write to the schedule"):
                 super().remove_job(job_id)
         except JobLookupError:
             log.debug("job %s was already removed", job_id)
-
-
-@contextmanager
-def _storage_errors(path: Path, doing: str):
-    from sqlalchemy.exc import DBAPIError
-
-    try:
-        yield
-    except DBAPIError as exc:
-        raise classify(exc.orig or exc, path, doing) from None
 
 
 class ServeScheduler(BackgroundScheduler):
