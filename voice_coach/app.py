@@ -23,6 +23,7 @@ from voice_coach.runner import Runner, SessionResult, SilentVoice, signals_held
 from voice_coach.session import actions as act
 from voice_coach.session.commands import Command
 from voice_coach.session.engine import SessionEngine
+from voice_coach.session.reprompt import Reprompts
 from voice_coach.settings import Settings
 from voice_coach.vocabulary import vocabulary
 
@@ -30,6 +31,12 @@ log = logging.getLogger(__name__)
 
 RESUME_WITHIN = timedelta(hours=12)  # an older interrupted session is closed, not offered
 RESUME_ANSWER_WAIT_S = 60.0  # no answer: resume (the person may not be near the keyboard)
+
+
+def reprompts(conf: Settings) -> Reprompts:
+    """The engine's re-prompt timing from the settings (the engine itself knows no settings)."""
+    n = conf.session
+    return Reprompts(after_s=n.reprompt_after_s, again_s=n.reprompt_again_s, limit=n.max_reprompts)
 
 
 def now_utc() -> datetime:
@@ -211,11 +218,12 @@ def _start_engine(conf: Settings, args, store: HistoryStore, routine: Routine, r
     if resume and resumed:
         store.reopen(resume.record.id, now_utc())
         engine = SessionEngine(resume.routine, ask_pain=ask_pain, start_index=resume.record.resume_index,
-                               resuming=True)
+                               resuming=True, reprompts=reprompts(conf))
         return engine, HistoryRecorder(store, resume.record.id, notify)
     if resume:
         store.abandon(resume.record.id, now_utc())
-    return SessionEngine(routine, ask_pain=ask_pain), HistoryRecorder.begin(store, routine, notify)
+    return (SessionEngine(routine, ask_pain=ask_pain, reprompts=reprompts(conf)),
+            HistoryRecorder.begin(store, routine, notify))
 
 
 def _notifier(printer: Printer):
@@ -326,7 +334,7 @@ def run_session(routine: Routine, conf: Settings, io, history: HistoryStore, *, 
     from voice_coach.voice_runner import VoiceRunner
 
     printer = printer or Printer()
-    engine = SessionEngine(routine, ask_pain=conf.session.ask_pain)
+    engine = SessionEngine(routine, ask_pain=conf.session.ask_pain, reprompts=reprompts(conf))
     recorder = HistoryRecorder.begin(history, routine)
     runner = VoiceRunner(engine, io, printer=printer, time_scale=time_scale, recorder=recorder)
     runner.on_action = _progress_answerer(history, runner.speaker_voice, printer)

@@ -130,7 +130,8 @@ class Runner:
 
     def _next_events(self) -> list[ev.Event]:
         timeout = self._wait_seconds()
-        if self.input_closed and self.end_on_input_closed and timeout is None and self._waits_for_input():
+        # typed input has ended and the session waits for it (only reminders would come): end
+        if self.input_closed and self.end_on_input_closed and self._waits_for_input():
             return [ev.Shutdown("stopped")]
         try:
             item = self.inbox.get(timeout=None if timeout is None else min(timeout, 3600))

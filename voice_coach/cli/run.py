@@ -27,7 +27,8 @@ def register(sub) -> None:
 
     sim = sub.add_parser("simulate", help="run a routine instantly on a virtual clock and print the timeline")
     sim.add_argument("routine")
-    sim.add_argument("--commands", default="", help='e.g. "90s pause, 120s resume, next, 6"')
+    sim.add_argument("--commands", default="",
+                     help='e.g. "90s pause, 120s resume, ready, it\'s about a six, silence, mumble, yes"')
     sim.add_argument("--json", action="store_true", help="one JSON object per event")
     sim.add_argument("--no-pain", action="store_true", help="do not ask for pain ratings")
     sim.set_defaults(func=_simulate)
@@ -43,8 +44,10 @@ def _simulate(args) -> int:
     conf = settings.load()
     routine = routines.find(args.routine)
     script = parse_script(args.commands, "en")
+    from voice_coach.app import reprompts
+
     timeline = simulate(routine, script, rate_wpm=conf.speech.rate,
-                        ask_pain=conf.session.ask_pain and not args.no_pain)
+                        ask_pain=conf.session.ask_pain and not args.no_pain, reprompts=reprompts(conf))
     if args.json:
         for item in timeline:
             print(json.dumps(item, ensure_ascii=False))

@@ -38,6 +38,7 @@ STEP_KEYS = {
     "id": str, "title": str, "say": str, "kind": str, "who": str, "duration": (int, float, str),
     "sides": list, "switch_say": str, "sets": int, "rest": (int, float, str), "rest_say": str,
     "set_say": str, "end_say": str, "optional": bool, "ask": str, "stop_say": str, "cues": list,
+    "ice_say": str,
 }
 CUE_KEYS = {"at": (int, float, str), "every": (int, float, str), "say": str}
 MAX_BLOCK_S = 60 * 60
@@ -295,7 +296,7 @@ def _check_step(c: _Checker, index: int, data: dict, audience: str) -> Step | No
             cue = _check_cue(c, table + ("cues", n), f"cue {n + 1} of {where}", raw, duration)
             if cue:
                 cues.append(cue)
-    for key in ("say", "switch_say", "rest_say", "set_say", "end_say", "ask", "stop_say"):
+    for key in ("say", "switch_say", "rest_say", "set_say", "end_say", "ask", "stop_say", "ice_say"):
         if isinstance(data.get(key), str):
             c.risky_words(table, key, data[key], f"{where} {key}")
     defaults = Step(id="x", title="x", say="x")
@@ -305,7 +306,7 @@ def _check_step(c: _Checker, index: int, data: dict, audience: str) -> Step | No
         switch_say=data.get("switch_say", defaults.switch_say), rest_say=data.get("rest_say", defaults.rest_say),
         set_say=data.get("set_say", defaults.set_say), end_say=data.get("end_say", ""),
         optional=bool(data.get("optional", False)), ask=data.get("ask", ""), stop_say=data.get("stop_say", ""),
-        cues=tuple(cues),
+        cues=tuple(cues), ice_say=data.get("ice_say", ""),
     )
 
 

@@ -39,6 +39,7 @@ class Step:
     ask: str = ""  # the question for an optional step
     stop_say: str = ""  # safety steps: said (and the session ends) when the answer is yes
     cues: tuple[Cue, ...] = ()
+    ice_say: str = ""  # added to ``say`` only when ice was used in this session (advice about icing again)
 
     @property
     def timed(self) -> bool:

@@ -84,6 +84,15 @@ class Asked(Action):
 
 
 @dataclass(frozen=True)
+class Reprompted(Action):
+    """Nobody answered (or what was said was no answer): the coach reminds what can be said."""
+
+    count: int  # 1 for the first reminder since the person last said something understood
+    waiting_for: str  # the question kind, or "waiting" for a step that waits for "next"
+    type = "reprompt"
+
+
+@dataclass(frozen=True)
 class PainRecorded(Action):
     when: str  # before | after
     value: int | None  # None = skipped

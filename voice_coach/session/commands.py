@@ -13,6 +13,7 @@ class Command(enum.Enum):
     REPEAT = "repeat"
     SKIP = "skip"
     STOP = "stop"
+    READY = "ready"  # "ready", "done", "I'm ready": go on where a step waits; resume when paused
     YES = "yes"
     NO = "no"
     TIME_LEFT = "time left"

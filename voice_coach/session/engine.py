@@ -13,15 +13,28 @@ the person gets the full time after hearing the instruction, and pausing freezes
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from voice_coach.routines.model import ICE_LIMIT_S, Routine, Step
 from voice_coach.session import actions as act
 from voice_coach.session import events as ev
 from voice_coach.session.commands import Command
+from voice_coach.session.reprompt import GIVE_UP, NUMBER_WORDS as _NUMBER_WORDS, Reprompts, hint
 from voice_coach.session.speakable import seconds_in_words
 
 ANSWERS = frozenset({Command.YES, Command.NO})
+# What a recognizer listens for in each state (expects()); the engine answers anything else too.
+ALWAYS = frozenset({Command.PAUSE, Command.STOP, Command.HELP, Command.REPEAT, Command.TIME_LEFT,
+                    Command.SLOWER, Command.FASTER, Command.LOUDER, Command.QUIETER, Command.PROGRESS})
+MOVES = frozenset({Command.NEXT, Command.BACK, Command.SKIP})
+GO_ON = frozenset({Command.READY, Command.YES})  # "ready", "done", "okay"... where a step waits
+IN_QUESTION = frozenset({Command.PAUSE, Command.STOP, Command.REPEAT, Command.HELP})
+QUESTION_ANSWERS = {
+    "pain_before": frozenset({Command.SKIP}), "pain_after": frozenset({Command.SKIP}),
+    "confirm_pain": ANSWERS | {Command.SKIP}, "safety": ANSWERS, "optional": ANSWERS | {Command.SKIP, Command.NEXT},
+    "confirm_stop": ANSWERS | {Command.STOP},  # anything else asks again
+}
+NUMBER_QUESTIONS = frozenset({"pain_before", "pain_after", "confirm_pain"})
 
 
 @dataclass(frozen=True)
@@ -90,11 +103,15 @@ class SessionEngine:
     """One session of one routine. Feed it with :meth:`handle`; it returns actions to perform."""
 
     def __init__(self, routine: Routine, *, ask_pain: bool = True, start_index: int = 0,
-                 resuming: bool = False):
+                 resuming: bool = False, reprompts: Reprompts = Reprompts()):
         self.routine = routine
         self.ask_pain = ask_pain
         self.index = start_index
         self.resuming = resuming
+        self.reprompts = reprompts
+        self._quiet_at: float | None = None  # since when the coach waits, silent, for an answer
+        self._nudges = 0  # reminders said since the person last said something understood
+        self._resume_to: int | None = None  # after a resumed session's safety check: the step to go on with
         self.blocks: list[Block] = []
         self.block = 0
         self.phase = "new"  # new | intro | running | waiting | question | ending | ended
@@ -128,11 +145,10 @@ class SessionEngine:
             self._speech_done(event.key, now)
         elif isinstance(event, ev.Heard):
             self._sorry = False
+            self._nudges = 0
             self._command(event.command, event.number, now)
         elif isinstance(event, ev.NotUnderstood):
-            if not self._sorry:
-                self._sorry = True
-                self._say("Sorry?", "feedback")
+            self._not_understood(now)
         elif isinstance(event, ev.MicrophoneLost):
             self._mic_lost(now)
         elif isinstance(event, ev.Shutdown):
@@ -142,15 +158,17 @@ class SessionEngine:
             self.mic_lost = False
             self._say("The microphone is back. I am listening again." +
                       (" Say resume when you are ready." if self.paused else ""), "feedback")
+        self._quiet_at = (self._quiet_at if self._quiet_at is not None else now) \
+            if self._awaiting() and not self._unfinished else None
         return self._out
 
     def next_deadline(self) -> float | None:
         """When the engine next needs a Tick, or None if it only waits for other events."""
+        nudge = self._nudge_due()
         if self.phase != "running" or self.timer is None or self.timer.left is not None:
-            return None
-        if self.timer.cues:
-            return min(self.timer.cues[0][0], self.timer.end)
-        return self.timer.end
+            return nudge
+        due = min(self.timer.cues[0][0], self.timer.end) if self.timer.cues else self.timer.end
+        return due if nudge is None else min(due, nudge)
 
     @property
     def ended(self) -> bool:
@@ -161,12 +179,16 @@ class SessionEngine:
         return self.routine.steps[self.index] if 0 <= self.index < len(self.routine.steps) else None
 
     def expects(self) -> tuple[frozenset[Command] | None, bool]:
-        """What a recognizer should listen for now: (commands or None for all, numbers?)."""
-        if self.question and not self.paused:
-            if self.question.kind in ("pain_before", "pain_after"):
-                return frozenset({Command.SKIP, Command.PAUSE, Command.STOP, Command.REPEAT, Command.HELP}), True
-            return ANSWERS | {Command.PAUSE, Command.STOP, Command.REPEAT, Command.HELP, Command.SKIP}, False
-        return None, False
+        """What a recognizer should listen for now: (commands, numbers?). Exactly what moves the
+        session on or is answered in this state: a recognizer that ranks these phrases needs it."""
+        q = self.question
+        if q and not self.paused:
+            asked = QUESTION_ANSWERS[q.kind]
+            return (asked if q.kind == "confirm_stop" else IN_QUESTION | asked), q.kind in NUMBER_QUESTIONS
+        if self.paused:
+            answers = QUESTION_ANSWERS[q.kind] if q else GO_ON
+            return ALWAYS | MOVES | answers | {Command.RESUME, Command.READY}, bool(q and q.kind in NUMBER_QUESTIONS)
+        return ALWAYS | MOVES | (GO_ON if self._step_waits() else frozenset()), False
 
     def time_left(self, now: float) -> float | None:
         """Seconds left in the current step's timers, or None for a step without a timer."""
@@ -215,6 +237,9 @@ class SessionEngine:
         if self.resuming and self.step:
             self._say(f"Welcome back to {r.title}. We continue at step {self.index + 1} of {len(r.steps)}, "
                       f"{self.step.title}.")
+            safety = next((i for i, s in enumerate(r.steps[:self.index]) if s.kind == "safety"), None)
+            if safety is not None and self.step.kind != "closing":  # the answer may have changed since
+                self._resume_to, self.index = self.index, safety
             self._enter_step(now)
             return
         minutes = round(r.minutes) if r.minutes else round(sum(s.total_seconds for s in r.steps) / 60)
@@ -248,6 +273,8 @@ class SessionEngine:
             self._ask("optional", step.question)
         else:
             self.blocks = blocks_of(step)
+            if step.ice_say and self.ice_used > 0:  # advice about icing again only after ice
+                self.blocks[0] = replace(self.blocks[0], intro=f"{self.blocks[0].intro} {step.ice_say}")
             self._start_block(0, now)
 
     def _start_block(self, number: int, now: float) -> None:
@@ -285,6 +312,10 @@ class SessionEngine:
         self.timer = None
 
     def _tick(self, now: float) -> None:
+        nudge = self._nudge_due()
+        if nudge is not None and now >= nudge:
+            self._nudge(now)
+            return
         if self.phase != "running" or self.timer is None or self.timer.left is not None:
             return
         while self.timer.cues and self.timer.cues[0][0] <= now:
@@ -311,6 +342,8 @@ class SessionEngine:
         step = self.step
         self._emit(act.StepFinished(self.index, step.id, status))
         self.index += 1
+        if self._resume_to is not None:  # the resumed session's safety check is done: back to where it was
+            self.index, self._resume_to = max(self.index, self._resume_to), None
         if self.index < len(self.routine.steps):
             self._emit(act.Chime("step"))
         self._enter_step(now)
@@ -329,7 +362,7 @@ class SessionEngine:
 
     def _speech_done(self, key: str, now: float) -> None:
         self._unfinished.discard(key)
-        if key != self.gate or self.paused:
+        if key != self.gate or self.paused or (self.question and self.question.kind == "confirm_stop"):
             return
         self.gate = ""
         if self.phase == "ending":
@@ -370,16 +403,19 @@ class SessionEngine:
             self._emit(act.ReportProgress())
             return
         if self.paused:  # any command that moves the session on also ends the pause
-            self._resume(now, announce=command is Command.RESUME)
-            if command is Command.RESUME:
+            wakes = command in (Command.RESUME, Command.READY) or (command is Command.YES and not self.question)
+            self._resume(now, announce=wakes)
+            if wakes:
                 return
         if self.question:
             self._answer(command, number, now)
             return
         if command is Command.RESUME:
             self._say("We are not paused.", "feedback")
-        elif command is Command.NEXT:
+        elif command is Command.NEXT or (command in GO_ON and self._step_waits()):
             self._next(now)
+        elif command in GO_ON:
+            self._say("The timer is running. Say next if you want to move on now.", "feedback")
         elif command is Command.SKIP:
             self._leave_block(now)
             self._finish_step("skipped", now)
@@ -440,6 +476,8 @@ class SessionEngine:
             self._say(self.question.text, "question", gate=True)
         elif left is not None:
             self._say(f"Resumed. {seconds_in_words(self.time_left(now))} left.", "feedback")
+        elif self._step_waits():
+            self._say("Resumed. " + hint("waiting", 1), "feedback")
         else:
             self._say("Resumed.", "feedback")
 
@@ -460,6 +498,8 @@ class SessionEngine:
         else:
             text = ("You can say: next, back, pause, resume, repeat, skip, stop, time left, "
                     "slower, faster, louder, quieter, and how am I doing.")
+            if self._step_waits():
+                text = "When you are ready, say next, or ready. " + text
         self._say(text, "feedback")
 
     def _ask_stop(self, now: float) -> None:
@@ -559,6 +599,67 @@ class SessionEngine:
         else:
             self._close()
 
+    # ----- a conversation that never stalls --------------------------------------------------------
+
+    def _step_waits(self) -> bool:
+        """The current block waits for the person ("Tell me when you are ready")."""
+        if self.question or self.phase not in ("waiting", "intro") or not self.blocks:
+            return False
+        return self.blocks[self.block].kind == "wait"
+
+    def _awaiting(self) -> bool:
+        """An answer is due: a question has been asked, or a step waits for "next"."""
+        if self.paused or self.phase in ("new", "ending", "ended"):
+            return False
+        if self.question:
+            return self.question.kind == "confirm_stop" or not self.gate
+        return self.phase == "waiting" and self.step is not None and self.step.kind != "closing"
+
+    def _nudge_due(self) -> float | None:
+        if self._quiet_at is None or not self._awaiting():
+            return None
+        return self._quiet_at + (self.reprompts.after_s if self._nudges == 0 else self.reprompts.again_s)
+
+    def _hint(self, level: int) -> str:
+        q = self.question
+        return hint(q.kind if q else "waiting", level, q.value if q else None)
+
+    def _nudge(self, now: float) -> None:
+        """Silence after a question or at a waiting step: say what can be said, more briefly each
+        time; after the limit, pause (nothing nags a session nobody attends)."""
+        self._quiet_at = None
+        if self._nudges >= self.reprompts.limit:
+            self._give_up(now)
+            return
+        self._nudges += 1
+        self._sorry = False  # the person may answer the reminder with something we do not know
+        self._emit(act.Reprompted(self._nudges, self.question.kind if self.question else "waiting"))
+        self._say(self._hint(self._nudges), "question" if self.question else "feedback")
+
+    def _not_understood(self, now: float) -> None:
+        """Speech that is no command here: "Sorry?" once, with what can be said if an answer is due."""
+        if self._sorry:
+            return
+        self._sorry = True
+        if not self._awaiting():
+            self._say("Sorry?", "feedback")
+            return
+        if self._nudges >= self.reprompts.limit:
+            self._give_up(now)
+            return
+        self._nudges += 1
+        self._emit(act.Reprompted(self._nudges, self.question.kind if self.question else "waiting"))
+        self._say("Sorry? " + self._hint(self._nudges), "question" if self.question else "feedback")
+
+    def _give_up(self, now: float) -> None:
+        self._nudges = 0
+        if self.question and self.question.kind == "confirm_stop":
+            self.question = self.before_stop[1] if self.before_stop else None
+        self.paused = True
+        left = self.timer.freeze(now) if self.timer else None
+        self._emit(act.Paused(remaining=left))
+        self._say(GIVE_UP, "feedback")
+
     def _mic_lost(self, now: float) -> None:
         if self.mic_lost:
             return
@@ -576,5 +677,3 @@ class SessionEngine:
         return {"safety": Command.NO, "optional": Command.YES, "pain_before": Command.SKIP,
                 "pain_after": Command.SKIP, "confirm_pain": Command.YES, "confirm_stop": Command.NO}[self.question.kind]
 
-
-_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
