@@ -76,6 +76,7 @@ def serve(settings, *, config: ServeConfig = ServeConfig(), db_path: Path | None
     setup_logging(verbosity)
     # Imported here: they pull in audio libraries, and the CLI's schedule commands must not.
     from voice_coach import routines
+    from voice_coach import settings as settings_file
     from voice_coach.factory import make_voice_io
     from voice_coach.history import HistoryStore
     from voice_coach.instance import InstanceLock
@@ -87,7 +88,7 @@ def serve(settings, *, config: ServeConfig = ServeConfig(), db_path: Path | None
         io = make_voice_io(settings)
         stack.callback(_close, io)  # VoiceIO.close stops the listener and the speaker
         scheduler = make_scheduler(db_path)
-        return _serve(settings, config, db_path, io, history, scheduler, routines.find)
+        return _serve(settings, config, db_path, io, history, scheduler, routines.find, settings_file.save)
 
 
 def _close(thing) -> None:
@@ -97,9 +98,11 @@ def _close(thing) -> None:
         log.exception("closing %s failed", type(thing).__name__)
 
 
-def _serve(settings, config: ServeConfig, db_path: Path | None, io, history, scheduler, find_routine) -> int:
+def _serve(settings, config: ServeConfig, db_path: Path | None, io, history, scheduler, find_routine,
+           save_settings) -> int:
     core = ServeCore(scheduler, io, settings=settings, history=history, find_routine=find_routine,
-                     run_session=_run_session, config=config, stop_heard=_stop_heard)
+                     run_session=_run_session, config=config, stop_heard=_stop_heard,
+                     save_settings=save_settings)
     signals = {"count": 0}
 
     def on_stop(signum, _frame):

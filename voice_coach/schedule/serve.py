@@ -6,9 +6,11 @@ store and a scripted inbox. It owns no threads: the scheduler's listener only *q
 one loop handles them one at a time, which is what makes "one session at a time" and "a reminder
 due during a session waits for its end" true by construction.
 
-Idle, the loop blocks on its queue with a timeout of ``poll_s`` (30 s); each timeout it makes the
-scheduler re-read the job store (CLI changes from other processes) and empties the voice inbox
-(things heard while nobody was asked anything), so neither CPU nor memory grows while it waits.
+Idle, the loop blocks on the voice inbox with a timeout of ``poll_s`` (30 s): what is heard there
+is a request only when it starts with the wake word ("coach, ice timer 15 minutes";
+:mod:`~voice_coach.schedule.talk`), anything else is dropped. The scheduler's listener wakes the
+loop through the same inbox. Each timeout makes the scheduler re-read the job store (CLI changes
+from other processes), so neither CPU nor memory grows while it waits.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MI
 from voice_coach.errors import UserError
 from voice_coach.schedule.parse import minutes_words
 from voice_coach.schedule.store import DEFAULT_POLL_S, ROUND_GRACE_S, SESSION_GRACE_S, ScheduleBook
+from voice_coach.schedule.talk import Conversation
 from voice_coach.session.commands import Command
 
 log = logging.getLogger(__name__)
@@ -70,6 +73,15 @@ class Missed:
 
 _RELOAD = object()
 _STOP = object()
+WAKE = object()  # put into the voice inbox: "look at the events queue" (the loop waits on the inbox)
+
+
+@dataclass(frozen=True)
+class Request:
+    """Something asked between sessions, with the wake word (see voice_coach.schedule.intents)."""
+
+    intent: Any
+    text: str
 
 
 def spoken_title(title: str) -> str:
@@ -89,7 +101,8 @@ class ServeCore:
 
     def __init__(self, scheduler, io, *, settings, history, find_routine: Callable[[str], Any],
                  run_session: Callable[..., Any], config: ServeConfig = ServeConfig(),
-                 stop_heard: Callable[[], Any] | None = None):
+                 stop_heard: Callable[[], Any] | None = None, save_settings: Callable[[Any], Any] | None = None,
+                 list_routines: Callable[[], list[tuple[str, str]]] | None = None):
         self.scheduler = scheduler
         self.book = ScheduleBook(scheduler=scheduler)
         self.io = io
@@ -107,6 +120,7 @@ class ServeCore:
         self._undecided = False
         self.busy = False
         self.sessions_run = 0
+        self.talk = Conversation(self, list_routines=list_routines, save_settings=save_settings)
 
     # -- wiring --------------------------------------------------------------------------------
     def attach(self) -> None:
@@ -141,6 +155,10 @@ class ServeCore:
             self.events.put(Missed(event.job_id, payload, due))
         elif event.code == EVENT_JOB_ERROR:
             log.error("schedule entry %s failed: %r", event.job_id, event.exception)
+        self._wake()
+
+    def _wake(self) -> None:
+        self.io.inbox.put(WAKE)
 
     def _keep(self, job_id: str, payload: dict[str, Any], due: datetime) -> None:
         """Write a fired session to the store until it is dealt with (rounds are not made up)."""
@@ -154,11 +172,13 @@ class ServeCore:
     def reload(self) -> None:
         """Re-read the job store now (SIGHUP from the CLI)."""
         self.events.put(_RELOAD)
+        self._wake()
 
     def stop(self) -> None:
         """Stop soon: wake the loop, and end a running session or round as if "stop" was said."""
         self._stopping.set()
         self.events.put(_STOP)
+        self._wake()
         if self._stop_heard is not None:
             self.io.inbox.put(self._stop_heard())
 
@@ -167,10 +187,43 @@ class ServeCore:
         return self._stopping.is_set()
 
     # -- the loop ------------------------------------------------------------------------------
+    def _next(self, timeout: float):
+        """The next schedule event, or a request heard meanwhile; queue.Empty after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.events.get_nowait()
+            except queue.Empty:
+                pass
+            left = deadline - time.monotonic()
+            if left <= 0 or self.stopping:
+                raise queue.Empty
+            try:
+                item = self.io.inbox.get(timeout=left)
+            except queue.Empty:
+                raise queue.Empty from None
+            request = self._request(item)
+            if request is not None:
+                return request
+
+    def _request(self, item) -> Request | None:
+        """A wake-word request in what was heard; None for anything else (our own echo, a TV)."""
+        text = getattr(item, "text", None)
+        if not isinstance(text, str):
+            return None
+        ended_at = getattr(item, "ended_at", None)
+        if ended_at is not None and ended_at < self._quiet_since + self.config.echo_margin_s:
+            return None
+        intent = self.talk.understand(text)
+        if intent is None:
+            log.debug("heard %r: no request", text)
+            return None
+        return Request(intent, text)
+
     def run(self) -> None:
         while not self.stopping:
             try:
-                item = self.events.get(timeout=self.config.poll_s)
+                item = self._next(self.config.poll_s)
             except queue.Empty:
                 self.tick()
                 continue
@@ -187,7 +240,7 @@ class ServeCore:
         count = 0
         while not self.stopping and (limit is None or count < limit):
             try:
-                item = self.events.get(timeout=timeout)
+                item = self._next(timeout)
             except queue.Empty:
                 return count
             if item is _STOP:
@@ -207,15 +260,19 @@ class ServeCore:
             log.error("could not re-read the schedule store (%s); trying again at the next poll", exc)
         self._drain()
 
-    def handle(self, item: Due | Missed) -> None:
+    def handle(self, item: Due | Missed | Request) -> None:
         """Act on one event; a failure is logged and the daemon goes on."""
         try:
-            if isinstance(item, Missed):
+            if isinstance(item, Request):
+                self.talk.act(item.intent)
+            elif isinstance(item, Missed):
                 self._on_missed(item)
             elif item.payload.get("kind") == "session":
                 self._session(item)
             elif item.payload.get("kind") in ("ice", "roll"):
                 self._round(item)
+            elif item.payload.get("kind") in ("timer", "reminder"):
+                self.talk.due(item.payload, (_now() - item.due).total_seconds())
             else:
                 log.warning("ignoring schedule entry %s of unknown kind %r", item.job_id, item.payload.get("kind"))
         except Exception:  # noqa: BLE001 - one bad entry must not end the always-on service
@@ -291,6 +348,9 @@ class ServeCore:
         finally:
             self.busy = False
             self._drain()
+            listener = getattr(self.io, "listener", None)
+            if listener is not None:  # between sessions: every phrase again (requests are free speech)
+                listener.set_allowed(None, False)
 
     def _snooze(self, payload: dict[str, Any], first_due: datetime) -> None:
         at = _now() + timedelta(seconds=self.config.snooze_s)
