@@ -202,7 +202,7 @@ def test_silence_at_a_waiting_step_gets_shorter_reminders_then_a_pause():
     d.tick(20.9)
     assert d.said(20.9) == []
     d.tick(21.0)
-    assert d.said(21.0) == ["When you are ready, say next, or ready."]
+    assert d.said(21.0) == ["Say next or ready when you want to go on."]
     assert [a.count for _, a in d.of_type(act.Reprompted)] == [1]
     assert d.engine.next_deadline() is None  # speaking the reminder
     d.speak_all(23.0)
@@ -220,7 +220,7 @@ def test_silence_at_a_waiting_step_gets_shorter_reminders_then_a_pause():
     d.tick(10_000.0)
     assert d.said(146.0) == []  # never loops
     say(d, "ready", 10_001.0)
-    assert d.said(10_001.0) == ["Resumed. When you are ready, say next, or ready."]
+    assert d.said(10_001.0) == ["Resumed. Say next or ready when you want to go on."]
     d.speak_all(10_002.0)
     assert d.engine.next_deadline() == pytest.approx(10_022.0)  # a fresh round of reminders
     say(d, "ready", 10_003.0)

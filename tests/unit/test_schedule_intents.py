@@ -7,7 +7,7 @@ import pytest
 from test_vocabulary import NARRATION, _other_words
 
 from voice_coach.schedule import talk
-from voice_coach.schedule.intents import Intent, match_routine, parse_duration, parse_intent
+from voice_coach.schedule.intents import Intent, match_routine, parse_duration, parse_intent, request_phrases
 
 ROUTINES = [("evening-back-relief", "Evening back relief"),
             ("foam-roller", "Foam roller for the upper back, with optional blocks"),
@@ -92,3 +92,16 @@ def test_the_narration_and_serves_own_words_are_never_a_request():
         assert parse_intent(sentence) is None, sentence
     for word in _other_words():
         assert parse_intent(word) is None and parse_intent(f"coach {word}") is None, word
+
+
+def test_the_phrases_a_recognizer_is_given_between_sessions_are_all_requests():
+    phrases = request_phrases([rid for rid, _ in ROUTINES], "coach")
+    kinds = set()
+    for p in phrases:
+        intent = parse_intent(p)
+        assert intent is not None, p
+        kinds.add(intent.kind)
+        if intent.kind == "start":
+            assert match_routine(intent.name, ROUTINES) is not None, p
+    assert kinds == {"start", "timer", "reminder", "next_session", "time_left", "stop_timer", "louder", "quieter",
+                     "help"}

@@ -84,9 +84,9 @@ def test_the_natural_answers_silence_and_mumbling_show_in_the_timeline():
     reprompts = [e for e in timeline if e["type"] == "reprompt"]
     assert [(e["count"], e["waiting_for"]) for e in reprompts] == [(1, "waiting"), (2, "waiting"), (1, "waiting")]
     said = [e["text"] for e in timeline if e["type"] == "say"]
-    first = said.index("When you are ready, say next, or ready.")
+    first = said.index("Say next or ready when you want to go on.")
     assert said[first + 1] == "Say next to go on."
-    assert "Sorry? When you are ready, say next, or ready." in said
+    assert "Sorry? Say next or ready when you want to go on." in said
     t_reminders = [e["t"] for e in reprompts[:2]]
     assert t_reminders[1] - t_reminders[0] == pytest.approx(40.0 + speech_seconds(said[first], 165))
     steps = [e["id"] for e in timeline if e["type"] == "step_done"]

@@ -29,6 +29,7 @@ class SegmentingRecognizer:
         self.segmenter = Segmenter(cfg)
         self.allowed: frozenset[Command] | None = None
         self.numbers = True
+        self.extra: tuple[str, ...] = ()  # free phrases besides the commands (serve's requests)
         self._open = False
 
     # -- CommandRecognizer -------------------------------------------------------------------
@@ -39,11 +40,12 @@ class SegmentingRecognizer:
     def flush(self) -> list[Heard]:
         return self._handle(self.segmenter.flush())
 
-    def set_allowed(self, commands: frozenset[Command] | None, numbers: bool) -> None:
+    def set_allowed(self, commands: frozenset[Command] | None, numbers: bool, extra: tuple[str, ...] = ()) -> None:
         if commands is not None:
             commands = frozenset(commands)
-        if (commands, numbers) != (self.allowed, self.numbers):
-            self.allowed, self.numbers = commands, numbers
+        extra = tuple(extra)
+        if (commands, numbers, extra) != (self.allowed, self.numbers, self.extra):
+            self.allowed, self.numbers, self.extra = commands, numbers, extra
             self._allowed_changed()
 
     def reset(self) -> None:
@@ -58,7 +60,7 @@ class SegmentingRecognizer:
 
     # -- for subclasses ------------------------------------------------------------------------
     def phrases(self) -> list[str]:
-        return self.vocab.all_phrases(self.allowed, self.numbers)
+        return self.vocab.all_phrases(self.allowed, self.numbers) + list(self.extra)
 
     def _allowed_changed(self) -> None:
         pass
@@ -95,7 +97,7 @@ class SegmentingRecognizer:
                 if not text:
                     continue
                 parsed = interpret(text, self.vocab, self.allowed, self.numbers, self.wake_word)
-                if parsed is None and self.wake_word:
+                if parsed is None and self.wake_word and not self.extra:
                     continue  # not addressed to the coach: stay silent, no "Sorry?"
                 command, number = parsed if parsed else (None, None)
                 out.append(Heard(command, number, text, round(ev.start, 3), round(ev.end, 3),

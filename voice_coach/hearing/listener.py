@@ -56,7 +56,7 @@ class Listener:
         self._q: queue.Queue[tuple[float, np.ndarray, int]] = queue.Queue(QUEUE_BLOCKS)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._pending_allowed: tuple[frozenset[Command] | None, bool] | None = None
+        self._pending_allowed: tuple[frozenset[Command] | None, bool, tuple[str, ...]] | None = None
         self._lock = threading.Lock()
         self._level = -96.0
         self._last_block = 0.0
@@ -87,10 +87,11 @@ class Listener:
             t.join(timeout=10)
         self._threads = []
 
-    def set_allowed(self, commands: frozenset[Command] | None, numbers: bool) -> None:
-        """Applied by the recognizer thread before its next block (engines are not thread-safe)."""
+    def set_allowed(self, commands: frozenset[Command] | None, numbers: bool, extra: tuple[str, ...] = ()) -> None:
+        """Applied by the recognizer thread before its next block (engines are not thread-safe).
+        ``extra``: free phrases to listen for besides the commands (serve's requests between sessions)."""
         with self._lock:
-            self._pending_allowed = (commands, numbers)
+            self._pending_allowed = (commands, numbers, tuple(extra))
 
     def level_db(self) -> float:
         """The microphone level of the last block, dBFS (for a meter)."""

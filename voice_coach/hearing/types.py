@@ -43,8 +43,9 @@ class CommandRecognizer(Protocol):
     def flush(self) -> list[Heard]:
         """End of input: close a pending utterance and return it."""
 
-    def set_allowed(self, commands: frozenset[Command] | None, numbers: bool) -> None:
-        """Listen only for ``commands`` (None = all) and, if ``numbers``, the numbers 0-10."""
+    def set_allowed(self, commands: frozenset[Command] | None, numbers: bool, extra: tuple[str, ...] = ()) -> None:
+        """Listen only for ``commands`` (None = all) and, if ``numbers``, the numbers 0-10, plus the
+        free phrases ``extra`` (their text is handed on; the caller interprets it)."""
 
     def reset(self) -> None:
         """Forget a pending utterance and the stream position (e.g. after a device change)."""

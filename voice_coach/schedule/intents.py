@@ -125,6 +125,16 @@ def parse_intent(text: str, wake_word: str = "coach") -> Intent | None:
     return None
 
 
+def request_phrases(routine_ids: Iterable[str], wake_word: str = "coach") -> list[str]:
+    """The canonical form of each request, for a recognizer to listen for between sessions
+    (Whisper is prompted with them: without, "coach" came out as "go" in every request tried)."""
+    wake = normalise(wake_word) or "coach"
+    starts = [f"start {rid.replace('-', ' ')}" for rid in routine_ids]
+    fixed = ["ice timer fifteen minutes", "timer ten minutes", "remind me to ice in thirty minutes", "whats next",
+             "when is my next session", "how long left", "stop the timer", "louder", "quieter", "help"]
+    return [f"{wake} {p}" for p in starts + fixed]
+
+
 def match_routine(name: str, routines: Iterable[tuple[str, str]]) -> str | None:
     """The id of the routine called ``name`` (its id or title, said loosely), or None if none or several fit.
 

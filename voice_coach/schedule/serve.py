@@ -130,6 +130,18 @@ class ServeCore:
         for job_id, payload, due in self.book.pending():  # fired before a stop, never dealt with
             log.info("%s due at %s was not dealt with before serve stopped", payload.get("routine"), due)
             self.events.put(Due(job_id, payload, due))
+        self._hear_requests()
+
+    def _hear_requests(self) -> None:
+        """Between sessions the recognizer listens for requests ("coach, start foam roller")."""
+        listener = getattr(self.io, "listener", None)
+        if listener is not None:
+            listener.set_allowed(frozenset(), False, self.talk.phrases())
+
+    def _hear_commands(self, accept: frozenset[Command] | None) -> None:
+        listener = getattr(self.io, "listener", None)
+        if listener is not None:
+            listener.set_allowed(accept, False)
 
     def refresh(self) -> None:
         """Remember every job's payload: a missed one-off job is already gone when its event comes."""
@@ -276,7 +288,9 @@ class ServeCore:
             else:
                 log.warning("ignoring schedule entry %s of unknown kind %r", item.job_id, item.payload.get("kind"))
         except Exception:  # noqa: BLE001 - one bad entry must not end the always-on service
-            log.exception("handling schedule entry %s failed", item.job_id)
+            log.exception("handling schedule entry %s failed", getattr(item, "job_id", item))
+        finally:
+            self._hear_requests()
 
     # -- sessions ------------------------------------------------------------------------------
     def _session(self, due: Due) -> None:
@@ -348,9 +362,6 @@ class ServeCore:
         finally:
             self.busy = False
             self._drain()
-            listener = getattr(self.io, "listener", None)
-            if listener is not None:  # between sessions: every phrase again (requests are free speech)
-                listener.set_allowed(None, False)
 
     def _snooze(self, payload: dict[str, Any], first_due: datetime) -> None:
         at = _now() + timedelta(seconds=self.config.snooze_s)
@@ -408,6 +419,7 @@ class ServeCore:
 
     def _ice_alert(self, region: str) -> None:
         """Loud and repeated: ice left on past its limit harms the skin."""
+        self._hear_commands(None)  # any word acknowledges it
         for _ in range(self.config.alert_repeats):
             self._chime()
             self._say(f"Time is up. Take the ice off your {region} now.")
@@ -419,6 +431,7 @@ class ServeCore:
 
     # -- voice helpers -------------------------------------------------------------------------
     def _say(self, text: str) -> None:
+        log.info("saying: %s", text)
         self.io.speaker.say(text)
         self.io.speaker.wait_idle(120)
         self._quiet_since = time.monotonic()
@@ -430,6 +443,7 @@ class ServeCore:
             log.exception("alert chime failed")
 
     def _ask(self, text: str, accept: frozenset[Command], timeout: float) -> Command | None:
+        self._hear_commands(accept)
         self._drain()
         self._say(text)
         log.info("waiting up to %.0f s for %s", timeout, "/".join(sorted(c.value for c in accept)))

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from voice_coach.errors import UserError
 from voice_coach.schedule import timers
-from voice_coach.schedule.intents import Intent, match_routine, parse_intent
+from voice_coach.schedule.intents import Intent, match_routine, parse_intent, request_phrases
 from voice_coach.schedule.parse import minutes_words
 from voice_coach.schedule.plans import ICE_MIN_SPACING
 from voice_coach.session.speakable import seconds_in_words
@@ -42,6 +42,10 @@ class Conversation:
 
     def understand(self, text: str) -> Intent | None:
         return parse_intent(text, self.wake_word)
+
+    def phrases(self) -> tuple[str, ...]:
+        """What the recognizer listens for between sessions."""
+        return tuple(request_phrases([rid for rid, _ in self.list_routines()], self.wake_word))
 
     # -- requests --------------------------------------------------------------------------------
     def act(self, intent: Intent) -> None:

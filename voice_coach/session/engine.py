@@ -499,7 +499,7 @@ class SessionEngine:
             text = ("You can say: next, back, pause, resume, repeat, skip, stop, time left, "
                     "slower, faster, louder, quieter, and how am I doing.")
             if self._step_waits():
-                text = "When you are ready, say next, or ready. " + text
+                text = "Say next or ready when you want to go on. " + text
         self._say(text, "feedback")
 
     def _ask_stop(self, now: float) -> None:

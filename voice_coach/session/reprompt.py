@@ -26,7 +26,7 @@ def hint(kind: str, level: int, value: int | None = None) -> str:
     """What can be said now, for a question ``kind`` (or "waiting"); ``level`` 1 = brief, 2+ = briefer."""
     brief = level <= 1
     if kind == "waiting":
-        return "When you are ready, say next, or ready." if brief else "Say next to go on."
+        return "Say next or ready when you want to go on." if brief else "Say next to go on."
     if kind in ("pain_before", "pain_after"):
         return "Say a number from zero to ten for your pain, or skip." if brief else "Zero to ten, or skip?"
     if kind == "confirm_pain" and brief and value is not None:
