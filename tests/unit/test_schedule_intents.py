@@ -36,6 +36,7 @@ ROUTINES = [("evening-back-relief", "Evening back relief"),
     ("Coach, louder.", Intent("louder")),
     ("coach speak up please", Intent("louder")),
     ("Coach, quieter.", Intent("quieter")),
+    ("Coach, start breathing coach start breathing.", Intent("start", "breathing")),  # Whisper repeating itself
     ("coach, what can I say?", Intent("help")),
 ])
 def test_requests_with_the_wake_word_are_understood(text, intent):

@@ -56,6 +56,17 @@ def test_an_unknown_routine_is_said_with_the_ones_there_are(env):
     assert "foam roller" in env.speaker.said[-1]
 
 
+def test_the_wake_word_said_on_its_own_addresses_the_next_utterance(env):
+    now = time.monotonic()
+    said_to(env, "Coach.", ended_at=now)
+    said_to(env, "start foam roller", ended_at=now + 1.5)
+    said_to(env, "start breathing", ended_at=now + 3.0)  # only the first utterance after the wake word
+    said_to(env, "Coach!", ended_at=now + 4.0)
+    said_to(env, "start partner massage", ended_at=now + 4.0 + 7.0)  # too late: not addressed
+    assert env.core.run_pending(timeout=0.5) == 1
+    assert env.runs == ["foam-roller"]
+
+
 def test_speech_without_the_wake_word_or_our_own_echo_does_nothing(env):
     said_to(env, "start foam roller")  # a TV
     said_to(env, "coach, start foam roller", ended_at=time.monotonic() - 100)  # heard while we spoke

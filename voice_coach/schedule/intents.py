@@ -110,6 +110,7 @@ def parse_intent(text: str, wake_word: str = "coach") -> Intent | None:
             break
     else:
         return None
+    norm = norm.split(f" {wake} ")[0]  # "coach start breathing coach start breathing": Whisper repeated itself
     for kind, pattern in _PATTERNS:
         m = pattern.match(norm)
         if not m:

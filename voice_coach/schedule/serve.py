@@ -226,7 +226,7 @@ class ServeCore:
         ended_at = getattr(item, "ended_at", None)
         if ended_at is not None and ended_at < self._quiet_since + self.config.echo_margin_s:
             return None
-        intent = self.talk.understand(text)
+        intent = self.talk.understand(text, ended_at if ended_at is not None else time.monotonic())
         if intent is None:
             log.debug("heard %r: no request", text)
             return None

@@ -19,8 +19,11 @@ from voice_coach.schedule.intents import Intent, match_routine, parse_intent, re
 from voice_coach.schedule.parse import minutes_words
 from voice_coach.schedule.plans import ICE_MIN_SPACING
 from voice_coach.session.speakable import seconds_in_words
+from voice_coach.vocabulary import normalise
 
 log = logging.getLogger(__name__)
+
+WAKE_ALONE_S = 6.0  # "Coach." ... "start foam roller": the request may follow the wake word this late
 
 HELP = ("You can ask me to start a routine by name, what is next, to set a timer such as ice timer fifteen "
         "minutes, to remind you to do something in so many minutes, how long is left, to stop the timer, "
@@ -34,14 +37,24 @@ class Conversation:
         self.list_routines = list_routines or _all_routines
         self.save_settings = save_settings
         self._ice_starts: list[datetime] = []  # ice begun by voice in this run (timers remember theirs)
+        self._woken_at: float | None = None  # when the wake word was heard on its own
 
     @property
     def wake_word(self) -> str:
         hearing = getattr(self.core.settings, "hearing", None)
         return getattr(hearing, "wake_word", "") or "coach"
 
-    def understand(self, text: str) -> Intent | None:
-        return parse_intent(text, self.wake_word)
+    def understand(self, text: str, at: float = 0.0) -> Intent | None:
+        """The request in ``text`` heard at ``at`` (monotonic); the wake word said on its own, with
+        a pause after it, makes the next utterance within :data:`WAKE_ALONE_S` count as addressed."""
+        if normalise(text) == normalise(self.wake_word):
+            self._woken_at = at
+            return None
+        intent = parse_intent(text, self.wake_word)
+        if intent is None and self._woken_at is not None and 0 <= at - self._woken_at <= WAKE_ALONE_S:
+            intent = parse_intent(f"{self.wake_word} {text}", self.wake_word)
+        self._woken_at = None
+        return intent
 
     def phrases(self) -> tuple[str, ...]:
         """What the recognizer listens for between sessions."""
