@@ -50,3 +50,16 @@ def test_a_broken_settings_file_names_the_file_and_loses_nothing():
     path.write_text("[speech\nrate = 1\n")
     with pytest.raises(UserError, match=str(path)):
         settings.load()
+
+
+def test_the_re_prompt_timings_are_settings_with_checked_bounds():
+    from voice_coach.app import reprompts
+    from voice_coach.settings import Settings, with_value
+
+    s = with_value(with_value(Settings(), "session.reprompt_after_s", "15"), "session.max_reprompts", "2")
+    r = reprompts(s)
+    assert (r.after_s, r.again_s, r.limit) == (15.0, 40.0, 2)
+    for key, bad in (("session.reprompt_after_s", "1"), ("session.reprompt_again_s", "900"),
+                     ("session.max_reprompts", "0")):
+        with pytest.raises(ValueError, match=key):
+            with_value(Settings(), key, bad)
