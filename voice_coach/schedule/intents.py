@@ -93,8 +93,8 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [(kind, re.compile(rx + _FILLER + "$")
     ("reminder", r"remind me in (?P<dur>.+?) to (?P<name>.+)"),
     ("next_session", r"(?:whats|what is|what s) next|(?:whats|what is|when is|whens) (?:my|the) next (?:session|one)"
                      r"|next session|when do i have my next session"),
-    ("louder", r"(?:louder|speak up|volume up|turn it up|a bit louder)"),
-    ("quieter", r"(?:quieter|softer|volume down|turn it down|a bit quieter)"),
+    ("louder", r"(?:louder|loud|speak up|volume up|turn it up|a bit louder)"),
+    ("quieter", r"(?:quieter|quiet|softer|volume down|turn it down|a bit quieter)"),
     ("help", r"(?:help|what can i say|what can you do)"),
     ("start", r"(?:start|begin|run|do|play)(?: the| my| a)? (?P<name>.+?)(?: routine| session)?"),
 ]]
@@ -110,7 +110,7 @@ def parse_intent(text: str, wake_word: str = "coach") -> Intent | None:
             break
     else:
         return None
-    norm = norm.split(f" {wake} ")[0]  # "coach start breathing coach start breathing": Whisper repeated itself
+    norm = re.split(rf"\s+{re.escape(wake)}(?:\s|$)", norm)[0]  # Whisper repeating itself: "... left, coach"
     for kind, pattern in _PATTERNS:
         m = pattern.match(norm)
         if not m:
@@ -133,7 +133,7 @@ def request_phrases(routine_ids: Iterable[str], wake_word: str = "coach") -> lis
     starts = [f"start {rid.replace('-', ' ')}" for rid in routine_ids]
     fixed = ["ice timer fifteen minutes", "timer ten minutes", "remind me to ice in thirty minutes", "whats next",
              "when is my next session", "how long left", "stop the timer", "louder", "quieter", "help"]
-    return [f"{wake} {p}" for p in starts + fixed]
+    return [f"{wake}, {p}" for p in starts + fixed]  # with the comma: Whisper keeps the wake word more often
 
 
 def match_routine(name: str, routines: Iterable[tuple[str, str]]) -> str | None:
