@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Put voice-coach on a Raspberry Pi (Raspberry Pi OS / Debian bookworm) as an always-on speaker.
+# Put voice-coach on a Raspberry Pi (64-bit Raspberry Pi OS / Debian bookworm arm64) as an
+# always-on speaker. 32-bit systems are refused: numpy, ctranslate2, onnxruntime and
+# webrtcvad-wheels publish no armv7 wheels.
 #
 #   git clone <this repository> ~/voice-coach && cd ~/voice-coach && scripts/install-pi.sh
 #
 # Installs the Debian packages, a virtualenv with voice-coach in it, the systemd *user* service
-# (started now and at every boot, even with nobody logged in), and adds you to the audio group.
+# (started now and at every boot, even with nobody logged in; skipped with a note where systemd
+# is not running, e.g. in a chroot), and adds you to the audio group.
 # Run it as your normal user (it uses sudo for apt, usermod and loginctl). Safe to run again.
 #
 # Options:  --no-service   install only; do not enable or start the service
@@ -15,13 +18,15 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VOICE_COACH_VENV:-$HOME/.local/share/voice-coach/venv}"
 UNIT_DIR="$HOME/.config/systemd/user"
 SERVICE=1
+# libatomic1: libvosk.so needs libatomic.so.1, which a minimal bookworm arm64 lacks (found by ldd
+# in scripts/check-arm64). Keep docs/raspberry-pi.md's list the same as this one.
 APT_PACKAGES=(python3 python3-venv python3-pip libportaudio2 libasound2-plugins alsa-utils
-              pulseaudio-utils espeak-ng libespeak-ng1 sox)
+              pulseaudio-utils espeak-ng libespeak-ng1 sox libatomic1)
 
 for arg in "$@"; do
     case "$arg" in
         --no-service) SERVICE=0 ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "install-pi: unknown option $arg (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -30,6 +35,15 @@ say() { printf '\n== %s\n' "$*"; }
 
 if [[ $(id -u) -eq 0 ]]; then
     echo "install-pi: run this as the user who will hear the coach, not as root (it uses sudo itself)." >&2
+    exit 1
+fi
+
+arch="$(uname -m)"
+bits="$(getconf LONG_BIT 2>/dev/null || echo unknown)"
+if [[ $arch != aarch64 && $arch != x86_64 ]] || [[ $bits != 64 ]]; then
+    echo "install-pi: this is a ${bits}-bit $arch system; voice-coach needs 64-bit Raspberry Pi OS (arm64," \
+         "Raspberry Pi 3, 4 or 5): numpy, ctranslate2 and onnxruntime publish no 32-bit ARM wheels." \
+         "Flash the 64-bit image with Raspberry Pi Imager and run this again." >&2
     exit 1
 fi
 
@@ -58,6 +72,12 @@ else
     echo "added $USER to the audio group: log out and in (or reboot) for it to apply"
 fi
 
+if [[ $SERVICE -eq 1 && ! -d /run/systemd/system ]]; then
+    say "systemd user service: skipped"
+    echo "systemd is not running here (a container or chroot?): no service installed. On the Pi itself run"
+    echo "  $REPO/scripts/install-pi.sh   again, or start a session by hand: $VENV/bin/voice-coach serve"
+    SERVICE=0
+fi
 if [[ $SERVICE -eq 1 ]]; then
     say "systemd user service"
     mkdir -p "$UNIT_DIR"
