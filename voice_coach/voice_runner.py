@@ -117,7 +117,7 @@ class VoiceRunner(Runner):
     def _playback(self, e: PlaybackEvent) -> list[ev.Event]:
         if e.kind == STARTED:
             return []
-        if e.kind == ERROR and e.detail:
+        if e.kind == ERROR and e.detail and self.voice is self.speaker_voice:  # said once: then text
             log.warning("the speaker failed: %s", e.detail)
             self.printer.notice(f"the speaker failed ({e.detail}); going on in text", self.now())
             self.voice = SilentVoice(self.inbox)

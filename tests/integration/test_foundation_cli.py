@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -139,3 +140,33 @@ def test_config_set_show_and_bad_values():
     bad = voice_coach("config", "set", "speech.rte", "150")
     assert bad.returncode != 0 and "unknown key speech.rte" in bad.stderr
     assert voice_coach("config", "path", check=True).stdout.strip().endswith("voice-coach/settings.toml")
+
+
+def test_bare_command_prints_help_and_exits_2():
+    p = voice_coach()
+    assert p.returncode == 2 and "usage: voice-coach" in p.stderr and "routines" in p.stderr
+
+
+def test_config_set_refuses_a_voice_this_machine_lacks_and_names_the_ones_it_has():
+    bad = voice_coach("config", "set", "speech.voice", "nonexistent-voice")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "no voice matches speech.voice = 'nonexistent-voice'" in bad.stderr and "gmw/en-us" in bad.stderr
+    assert "nonexistent" not in voice_coach("config", "show", check=True).stdout  # nothing saved
+    assert voice_coach("config", "set", "speech.voice", "en-us", check=True).returncode == 0
+    assert 'voice = "en-us"' in voice_coach("config", "show", check=True).stdout
+    bad = voice_coach("config", "set", "hearing.language", "xx")
+    assert bad.returncode == 2 and "available: en, ko" in bad.stderr
+    bad = voice_coach("config", "set", "hearing.model_path", "/no/such/folder")
+    assert bad.returncode == 2 and "is not a folder" in bad.stderr
+
+
+def test_a_hand_edited_bad_voice_stops_run_and_serve_with_one_line(tmp_path):
+    path = Path(voice_coach("config", "path", check=True).stdout.strip())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('[speech]\nvoice = "nonexistent-voice"\n', encoding="utf-8")
+    for args in (("run", "--no-listen", "--output-device", "nothing-like-this"), ("serve", "--db", str(tmp_path / "s.db"))):
+        p = voice_coach(*args, input="")
+        assert p.returncode == 2, (args, p.stderr)
+        assert p.stderr.count("no voice matches") == 1 and p.stderr.count("\n") == 1, p.stderr
+    # typed sessions do not speak, so they still run
+    assert voice_coach("run", "--text", "--no-pain", input="stop\n", check=True).returncode == 0

@@ -43,9 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+    if not getattr(args, "func", None):  # no command: a usage error, as argparse's own are
+        parser.print_help(sys.stderr)
+        return 2
     try:
         return int(args.func(args) or 0)
     except UserError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomli_w
 
-from voice_coach import paths, settings
+from voice_coach import paths, settings, settings_checks
 from voice_coach.errors import UserError
 
 
@@ -35,6 +35,7 @@ def _set(args) -> int:
         new = settings.with_value(current, args.key, args.value)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    settings_checks.check_key(new, args.key)  # e.g. the voice is one this machine has; nothing saved if not
     path = settings.save(new)
     print(f"{args.key} = {args.value!s} (saved in {path})")
     return 0

@@ -35,9 +35,12 @@ def register(sub) -> None:
 
 
 def _run(args) -> int:
+    from voice_coach import settings_checks
     from voice_coach.app import run_from_cli
 
-    return run_from_cli(args, settings.load())
+    conf = settings.load()
+    settings_checks.check_all(conf, skip=("speech.voice",) if args.text else ())
+    return run_from_cli(args, conf)
 
 
 def _simulate(args) -> int:

@@ -182,4 +182,8 @@ def _serve(args) -> int:
 
     config = ServeConfig(poll_s=args.poll, answer_timeout_s=args.answer_timeout, snooze_s=args.snooze * 60,
                          time_scale=args.time_scale)
-    return serve(settings_mod.load(), config=config, db_path=args.db, verbosity=args.verbose)
+    from voice_coach import settings_checks
+
+    conf = settings_mod.load()
+    settings_checks.check_all(conf)  # a voice that is not there: one line now, not silence later
+    return serve(conf, config=config, db_path=args.db, verbosity=args.verbose)

@@ -73,6 +73,7 @@ class Speaker:
         self.rate = audio.open_rate(self.device, SYNTH_RATE, "output")
         self._settings = settings
         self._cache = cache_for(settings)
+        self._prep_errors: set[str] = set()  # each cause is logged once, not once per sentence
         self._on_event = on_event
         self._wpm = int(settings.rate)
         self._volume = float(settings.volume)
@@ -220,8 +221,10 @@ class Speaker:
                 return
             try:
                 render(text, self._settings, rate=self._wpm, cache=self._cache)
-            except Exception as exc:  # logged; say() will report it as an error event
-                log.warning("could not prepare %r: %s", text[:40], exc)
+            except Exception as exc:  # logged once per cause; say() will report it as an error event
+                first = str(exc) not in self._prep_errors
+                self._prep_errors.add(str(exc))
+                log.log(logging.WARNING if first else logging.DEBUG, "could not prepare %r: %s", text[:40], exc)
 
     def _run(self) -> None:
         while True:
