@@ -170,3 +170,14 @@ def test_a_hand_edited_bad_voice_stops_run_and_serve_with_one_line(tmp_path):
         assert p.stderr.count("no voice matches") == 1 and p.stderr.count("\n") == 1, p.stderr
     # typed sessions do not speak, so they still run
     assert voice_coach("run", "--text", "--no-pain", input="stop\n", check=True).returncode == 0
+
+
+def test_verbose_works_after_the_command_too():
+    """``./scripts/run -v`` passes -v after ``run``: it must reach the top-level verbosity."""
+    from voice_coach.cli import build_parser
+
+    parser = build_parser()
+    for argv, level in ((["run", "--text"], 0), (["-v", "run", "--text"], 1), (["run", "-v", "--text"], 1),
+                        (["run", "--text", "-vv"], 2), (["schedule", "list", "-v"], 1), (["serve", "-v"], 1)):
+        assert parser.parse_args(argv).verbose == level, argv
+    assert voice_coach("run", "-v", "--text", "--no-pain", input="stop\n", check=True).returncode == 0

@@ -97,7 +97,7 @@ def test_text_shows_sessions_and_weekly_averages(plan):
         before = "-" if e["before"] is None else f"{e['before']:.1f}"
         after = "-" if e["after"] is None else f"{e['after']:.1f}"
         assert cols == [str(e["sessions"]), f"{e['minutes']:.1f}", before, after], line
-    assert "Your pain averaged" in out or "no sessions in the past week" in out
+    assert "Your pain averaged" in out or "no sessions in the last 7 days" in out
 
 
 def test_empty_history_is_plain_and_creates_no_file():

@@ -80,7 +80,8 @@ def test_overlapping_ice_plans_are_refused():
 def test_pause_resume_remove():
     vc("schedule", "add", "evening-back-relief", "--daily", "21:00")
     (entry,) = listing()
-    vc("schedule", "pause", entry["id"])
+    said = vc("schedule", "pause", entry["id"]).stdout
+    assert "paused: no next run until resumed" in said and "next paused" not in said
     (paused,) = listing()
     assert paused["paused"] is True and paused["next_run"] is None
     vc("schedule", "resume", entry["id"])
@@ -88,3 +89,24 @@ def test_pause_resume_remove():
     assert "removed" in vc("schedule", "remove", entry["id"]).stdout
     assert listing() == []
     assert "no schedule entries" in vc("schedule", "list").stdout
+
+
+def test_one_round_is_one_round_not_1_rounds():
+    said = vc("schedule", "ice", "--every", "60m", "--for", "30m", "--start", "23:30").stdout
+    assert "; 1 round, " in said, said
+
+
+def test_hints_name_the_command_that_works_when_voice_coach_is_not_on_path():
+    script = os.path.join(sys.prefix, "bin", "voice-coach")
+    assert os.path.exists(script), f"{script} is missing: install the package into this environment (pip install -e .)"
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-m", "voice_coach", "schedule", "list"], capture_output=True, text=True,
+                         timeout=60, env=env, cwd=sys.prefix).stdout
+    assert "add one with 'bin/voice-coach schedule add" in out, out  # relative to the folder it runs in
+    out = subprocess.run([sys.executable, "-m", "voice_coach", "schedule", "list"], capture_output=True, text=True,
+                         timeout=60, env=env, cwd="/").stdout
+    assert f"add one with '{script} schedule add" in out, out
+    on_path = {**os.environ, "PATH": os.path.dirname(script) + ":/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-m", "voice_coach", "schedule", "list"], capture_output=True, text=True,
+                         timeout=60, env=on_path).stdout
+    assert "add one with 'voice-coach schedule add" in out, out

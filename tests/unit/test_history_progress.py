@@ -85,9 +85,9 @@ def test_trend_needs_enough_ratings():
 @pytest.mark.parametrize(
     ("this", "last", "expected"),
     [
-        ([5, 5, 5], [6, 6], "Your pain averaged 5 this week, down from 6 last week."),
-        ([5, 6], [4, 4, 4], "Your pain averaged 5.5 this week, up from 4 last week."),
-        ([4, 4], [4], "Your pain averaged 4 this week, the same as last week."),
+        ([5, 5, 5], [6, 6], "Your pain averaged 5 in the last 7 days, down from 6 in the 7 days before."),
+        ([5, 6], [4, 4, 4], "Your pain averaged 5.5 in the last 7 days, up from 4 in the 7 days before."),
+        ([4, 4], [4], "Your pain averaged 4 in the last 7 days, the same as in the 7 days before."),
     ],
 )
 def test_summary_sentence_compares_this_week_with_last(this, last, expected):
@@ -98,20 +98,20 @@ def test_summary_sentence_compares_this_week_with_last(this, last, expected):
 
 def test_summary_sentence_leaves_out_skipped_ratings():
     records = [rec(NOW - timedelta(days=1), 4), rec(NOW - timedelta(days=2), None), rec(NOW - timedelta(days=9), 6)]
-    assert progress.summary_sentence(records, NOW) == "Your pain averaged 4 this week, down from 6 last week."
+    assert progress.summary_sentence(records, NOW) == "Your pain averaged 4 in the last 7 days, down from 6 in the 7 days before."
 
 
 def test_summary_sentence_with_little_data():
     assert "no sessions" in progress.summary_sentence([], NOW)
     only_this = [rec(NOW - timedelta(days=1), 5), rec(NOW - timedelta(days=2), 6)]
-    assert progress.summary_sentence(only_this, NOW).startswith("Your pain averaged 5.5 this week over 2 sessions")
+    assert progress.summary_sentence(only_this, NOW).startswith("Your pain averaged 5.5 in the last 7 days over 2 sessions")
     unrated = [rec(NOW - timedelta(days=1), None, minutes=12), rec(NOW - timedelta(days=3), None, minutes=8)]
     assert progress.summary_sentence(unrated, NOW) == (
-        "You did 2 sessions this week, 20 minutes in all, with no pain ratings to compare yet."
+        "You did 2 sessions in the last 7 days, 20 minutes in all, with no pain ratings to compare yet."
     )
     old = [rec(datetime(2024, 6, 3, 9, 0, tzinfo=SUMMER), 5)]
     assert progress.summary_sentence(old, NOW) == (
-        "You had no sessions in the past week; your last one was on Monday, 3 June."
+        "You had no sessions in the last 7 days; your last one was on Monday, 3 June."
     )
 
 

@@ -12,10 +12,22 @@ import logging
 import sys
 
 from voice_coach import __version__
+from voice_coach.cli.invocation import with_real_command
 from voice_coach.errors import UserError
 
 # One module per family of sub-commands; each has ``register(subparsers)``.
 _MODULES = ("routines", "run", "config", "speech", "hearing", "schedule", "history")
+
+
+def _verbose_everywhere(parser: argparse.ArgumentParser) -> None:
+    """Accept -v after the command too (``voice-coach run -v``, as ``./scripts/run -v`` passes it)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for p in action.choices.values():
+                if "-v" not in p._option_string_actions:
+                    p.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                                   help="more log output (-vv for debug)")
+                _verbose_everywhere(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _MODULES:
         importlib.import_module(f"voice_coach.cli.{name}").register(sub)
+    _verbose_everywhere(parser)
     return parser
 
 
@@ -49,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except UserError as exc:
-        print(f"voice-coach: {exc}", file=sys.stderr)
+        print(f"voice-coach: {with_real_command(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -8,6 +8,7 @@ import sys
 import threading
 
 from voice_coach import settings as settings_mod
+from voice_coach.cli.invocation import command
 from voice_coach.errors import UserError
 
 
@@ -136,7 +137,7 @@ def _list(args) -> int:
                           for m in found], ensure_ascii=False, indent=2))
         return 0
     if not found:
-        print("no speech models installed; run 'voice-coach model download'")
+        print(f"no speech models installed; run '{command()} model download'")
     for m in found:
         print(f"{m.engine:<8} {m.language:<3} {m.name:<45} {m.path}")
     return 0

@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from voice_coach import paths
+from voice_coach.cli.invocation import command
 from voice_coach.errors import UserError
 from voice_coach.history import HistoryStore, export, progress
 from voice_coach.history.records import SessionRecord
 from voice_coach.history.timefmt import now_local, parse_date, parse_since
+from voice_coach.wording import plural
 
 
 def register(sub) -> None:
@@ -122,7 +124,7 @@ def _list(args: argparse.Namespace) -> int:
         if anything and since is not None:
             print(f"No sessions since {_day(since).strip()}; try --since all.")
         else:
-            print("No sessions recorded yet. Start one with: voice-coach run")
+            print(f"No sessions recorded yet. Start one with: {command()} run")
         return 0
     print(_table(records, since))
     print()
@@ -173,7 +175,7 @@ def _export(args: argparse.Namespace) -> int:
     text = export.sessions_csv(records) if kind == "csv" else export.export_json(records, missed, notes, now)
     _write_out(args.out, text)
     if args.out is not None:
-        print(f"Exported {len(records)} sessions to {args.out}", file=sys.stderr)
+        print(f"Exported {plural(len(records), 'session')} to {args.out}", file=sys.stderr)
     return 0
 
 
@@ -192,7 +194,8 @@ def _delete(args: argparse.Namespace) -> int:
         if counts.total == 0:
             print(f"Nothing is recorded before {when}.")
             return 0
-        what = f"{counts.sessions} sessions, {counts.notes} other notes and {counts.missed} missed-session records"
+        what = (f"{plural(counts.sessions, 'session')}, {plural(counts.notes, 'other note')} and "
+                f"{plural(counts.missed, 'missed-session record')}")
         if not args.yes:
             if not sys.stdin.isatty():
                 raise UserError(
@@ -233,6 +236,6 @@ def _report(args: argparse.Namespace) -> int:
         period = f"since {_day(since).strip()}" if since else "yet"
         raise UserError(f"No sessions recorded {period}; nothing to report.", exit_code=1)
     data = report.write_report(records, missed, args.out, since, now, notes=notes)
-    print(f"Wrote {args.out}: {data.sessions} sessions, {data.minutes:.0f} minutes of care"
+    print(f"Wrote {args.out}: {plural(data.sessions, 'session')}, {data.minutes:.0f} minutes of care"
           + (", with advice to see a clinician" if data.advice else ""))
     return 0

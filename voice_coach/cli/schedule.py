@@ -12,8 +12,10 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from voice_coach.cli.invocation import command
 from voice_coach.cli.numbers import positive
 from voice_coach.errors import UserError
+from voice_coach.wording import plural
 
 
 def register(sub) -> None:
@@ -78,11 +80,16 @@ def _after_change() -> None:
     from voice_coach.schedule.store import notify_serve
 
     if not notify_serve():
-        print("note: 'voice-coach serve' is not running; reminders need it (see docs/raspberry-pi.md).")
+        print(f"note: '{command()} serve' is not running; reminders need it (see docs/raspberry-pi.md).")
 
 
 def _fmt_next(entry) -> str:
     return entry.next_run.strftime("%a %d %b %H:%M %Z") if entry.next_run else "paused"
+
+
+def _next_phrase(entry) -> str:
+    """"next Wed 02 Dec 20:00 CET", or "paused" alone (not "next paused")."""
+    return f"next {_fmt_next(entry)}" if entry.next_run else "paused: no next run until resumed"
 
 
 def _add(args) -> int:
@@ -97,7 +104,7 @@ def _add(args) -> int:
     ref = str(Path(name).expanduser().resolve()) if (name.endswith(".toml") or "/" in name) else routine.id
     with _book() as book:
         entry = book.add_session(ref, at, zone=zone, days=days)
-    print(f"added {entry.id}: {routine.title} ({routine.id}) {entry.when}, {zone.key}; next {_fmt_next(entry)}")
+    print(f"added {entry.id}: {routine.title} ({routine.id}) {entry.when}, {zone.key}; {_next_phrase(entry)}")
     _after_change()
     return 0
 
@@ -122,7 +129,7 @@ def _plan(args) -> int:
     with _book() as book:
         entry = book.add_plan(plan)  # checks the care rules and clashes before storing
     rounds = plan.rounds()
-    print(f"added {entry.id}: {plan.describe()}; {len(rounds)} rounds, "
+    print(f"added {entry.id}: {plan.describe()}; {plural(len(rounds), 'round')}, "
           f"{rounds[0]:%a %H:%M} to {rounds[-1]:%H:%M} {zone.key}")
     _after_change()
     return 0
@@ -134,14 +141,14 @@ def _list(args) -> int:
         unreadable = book.unreadable()
     for entry_id, reason in sorted(unreadable.items()):  # reported and kept, never deleted
         print(f"voice-coach: schedule entry {entry_id} in {book.path} cannot be read ({reason}); it is kept "
-              f"but never runs: remove it with 'voice-coach schedule remove {entry_id}' and add it again",
+              f"but never runs: remove it with '{command()} schedule remove {entry_id}' and add it again",
               file=sys.stderr)
     code = 1 if unreadable else 0
     if args.json:
         print(json.dumps([e.as_json() for e in entries], indent=2))
         return code
     if not entries:
-        print("no schedule entries; add one with 'voice-coach schedule add ROUTINE --daily 20:00'")
+        print(f"no schedule entries; add one with '{command()} schedule add ROUTINE --daily 20:00'")
         return code
     rows = [("ID", "KIND", "WHAT", "WHEN", "ZONE", "NEXT RUN")]
     for e in entries:
@@ -157,7 +164,7 @@ def _change(args, verb: str) -> int:
     with _book() as book:
         entry = getattr(book, verb)(args.id)
     print(f"{verb}d {entry.id}" if verb != "remove" else f"removed {entry.id}", end="")
-    print(f" ({entry.routine or entry.kind} {entry.when}); next {_fmt_next(entry)}" if verb != "remove"
+    print(f" ({entry.routine or entry.kind} {entry.when}); {_next_phrase(entry)}" if verb != "remove"
           else f" ({entry.routine or entry.kind} {entry.when})")
     _after_change()
     return 0

@@ -7,7 +7,8 @@ Conventions (documented because reports and the voice must agree):
 - a session's *pain level* is its "before" rating: how the person arrives, i.e. their everyday pain;
   the "after" rating shows the session's short-term relief and is reported beside it;
 - weeks in tables and charts are calendar weeks (Monday first) in the session's local time;
-  "this week" in speech is the last 7 days up to now, "last week" the 7 days before that;
+  the spoken summary compares the last 7 days up to now with the 7 days before and says so ("in
+  the last 7 days"): calling them "this week" would clash with the calendar-week rows beside it;
 - skipped ratings (``None``) are left out of averages, never counted as zero.
 """
 
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from voice_coach.history.records import SessionRecord
+from voice_coach.wording import plural
 
 # The advice rule (issue 7; NICE NG59: review when self-care has not helped after about four weeks).
 ADVICE_WINDOW = timedelta(days=28)
@@ -152,7 +154,7 @@ def _num(x: float) -> str:
 
 
 def summary_sentence(records: Sequence[SessionRecord], now: datetime) -> str:
-    """One sentence for "how am I doing?", e.g. "Your pain averaged 5 this week, down from 6 last week."."""
+    """One sentence for "how am I doing?", e.g. "Your pain averaged 5 in the last 7 days, down from 6 in the 7 days before."."""
     if not records:
         return "There are no sessions in your history yet, so there is nothing to compare."
     this = _window(records, now - timedelta(days=7), now)
@@ -162,22 +164,22 @@ def summary_sentence(records: Sequence[SessionRecord], now: datetime) -> str:
         if not past:
             return "There are no sessions in your history yet, so there is nothing to compare."
         latest = max(past)
-        return f"You had no sessions in the past week; your last one was on {latest:%A}, {latest.day} {latest:%B}."
+        return f"You had no sessions in the last 7 days; your last one was on {latest:%A}, {latest.day} {latest:%B}."
     avg_this = _mean(r.pain_before for r in this)
     avg_last = _mean(r.pain_before for r in last)
     minutes = round(sum(r.minutes for r in this))
-    count = f"{len(this)} session{'s' if len(this) != 1 else ''}"
+    count = plural(len(this), "session")
     if avg_this is None:
-        return f"You did {count} this week, {minutes} minutes in all, with no pain ratings to compare yet."
-    head = f"Your pain averaged {_num(avg_this)} this week"
+        return f"You did {count} in the last 7 days, {minutes} minutes in all, with no pain ratings to compare yet."
+    head = f"Your pain averaged {_num(avg_this)} in the last 7 days"
     if avg_last is None:
-        return f"{head} over {count}; there are no ratings from the week before to compare."
+        return f"{head} over {count}; there are no ratings from the 7 days before to compare."
     a, b = round(avg_this, 1), round(avg_last, 1)
     if a < b:
-        return f"{head}, down from {_num(avg_last)} last week."
+        return f"{head}, down from {_num(avg_last)} in the 7 days before."
     if a > b:
-        return f"{head}, up from {_num(avg_last)} last week."
-    return f"{head}, the same as last week."
+        return f"{head}, up from {_num(avg_last)} in the 7 days before."
+    return f"{head}, the same as in the 7 days before."
 
 
 def advice_due(records: Sequence[SessionRecord], now: datetime) -> bool:
