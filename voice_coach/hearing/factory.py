@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.resources
 import importlib.util
+import logging
 import re
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from voice_coach.hearing.types import CommandRecognizer
 from voice_coach.settings import HearingSettings
 from voice_coach.vocabulary import Vocabulary, vocabulary
 
+log = logging.getLogger(__name__)
 DEFAULT_VOSK_MODEL = "vosk-model-small-en-us-0.15"
 
 
@@ -92,18 +94,24 @@ def make_recognizer(hearing: HearingSettings, words: list[str] | None = None) ->
         raise UserError(f"no Vosk model for language {hearing.language!r} is installed. Run "
                         f"'voice-coach model download' (English: {DEFAULT_VOSK_MODEL}) or set hearing.model_path; "
                         "'--engine whisper' works without a download for English.")
+    rec: CommandRecognizer | None = None
     if vosk_path is not None:
-        from voice_coach.hearing.vosk_engine import VoskRecognizer
+        from voice_coach.hearing.vosk_engine import VoskRecognizer, VoskUnavailable
 
-        rec = VoskRecognizer(vosk_path, vocab, **kwargs)
-    else:
+        try:
+            rec = VoskRecognizer(vosk_path, vocab, **kwargs)
+        except VoskUnavailable as exc:  # auto: English still works with the built-in Whisper
+            if engine != "auto" or hearing.language != "en":
+                raise
+            log.warning("%s; using the built-in Whisper engine instead", exc)
+    if rec is None:
         if hearing.language != "en":
             raise UserError(f"the Whisper engine only knows English, and no Vosk model for language "
                             f"{hearing.language!r} is installed: download one ('voice-coach model download NAME') "
                             "or set hearing.model_path.")
         from voice_coach.hearing.whisper_engine import WhisperRecognizer, default_model_path
 
-        configured = _configured_path(hearing)
+        configured = None if vosk_path is not None else _configured_path(hearing)
         if configured is not None and not is_whisper_model(configured):
             raise UserError(f"{configured} is a Vosk model; the Whisper engine needs a CTranslate2 Whisper model folder.")
         rec = WhisperRecognizer(configured or default_model_path(), vocab, **kwargs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from pathlib import Path
 
@@ -22,10 +23,33 @@ _MODELS: dict[str, object] = {}
 _LOCK = threading.Lock()
 
 
+class VoskUnavailable(UserError):
+    """libvosk.so cannot load here (e.g. a minimal arm64 Debian lacks libatomic.so.1)."""
+
+
+def _native_hint(exc: OSError) -> str:
+    """What to do about a failed load of libvosk.so, from the loader's message."""
+    missing = re.search(r"(lib[\w+.-]+?\.so[\d.]*): cannot open shared object file", str(exc))
+    if missing and missing.group(1).startswith("libatomic"):
+        return "install libatomic1 (sudo apt install libatomic1)"
+    if missing:
+        return f"the system lacks {missing.group(1)}: install the Debian package that has it"
+    return "reinstall the vosk package (pip install --force-reinstall vosk)"
+
+
+def import_vosk():
+    """``import vosk``, whose import loads libvosk.so: a load failure becomes one clear line."""
+    try:
+        import vosk
+    except OSError as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise VoskUnavailable(f"Vosk's native library could not load: {_native_hint(exc)} [{detail}]") from None
+    return vosk
+
+
 def load_model(path: Path):
     """Load (once per process) the Vosk model at ``path``."""
-    import vosk
-
+    vosk = import_vosk()
     vosk.SetLogLevel(-1)
     key = str(Path(path).resolve())
     with _LOCK:
@@ -43,8 +67,7 @@ class VoskRecognizer(SegmentingRecognizer):
 
     def __init__(self, model_path: Path, vocab: Vocabulary, **kwargs):
         super().__init__(vocab, **kwargs)
-        import vosk
-
+        vosk = import_vosk()
         self.model_path = Path(model_path)
         self._model = load_model(self.model_path)
         self._known: dict[str, bool] = {}
