@@ -19,6 +19,7 @@ from typing import Literal
 
 import numpy as np
 
+from voice_coach import native_logs
 from voice_coach.errors import DeviceError
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class DeviceInfo:
 
 def _sd():
     """Import sounddevice lazily: a missing PortAudio library becomes a clear DeviceError."""
+    native_logs.install()  # before PortAudio starts: ALSA/JACK chatter goes to the log
     try:
         import sounddevice
     except OSError as exc:  # sounddevice raises OSError when libportaudio cannot be loaded

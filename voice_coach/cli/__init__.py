@@ -11,7 +11,7 @@ import importlib
 import logging
 import sys
 
-from voice_coach import __version__
+from voice_coach import __version__, native_logs
 from voice_coach.cli.invocation import with_real_command
 from voice_coach.errors import UserError
 
@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
+    native_logs.install()  # ALSA's "underrun occurred" and JACK's probes go to the log, not the terminal
     if not getattr(args, "func", None):  # no command: a usage error, as argparse's own are
         parser.print_help(sys.stderr)
         return 2
