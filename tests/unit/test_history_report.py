@@ -120,11 +120,11 @@ def test_unknown_suffix_is_a_user_error(tmp_path):
 def test_missing_matplotlib_names_the_extra(stored, tmp_path, monkeypatch):
     _, records, missed, _ = stored
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
-    with pytest.raises(UserError, match=re.escape("pip install 'voice-coach[report]'")):
+    with pytest.raises(UserError, match=re.escape("pip install matplotlib")):
         report.write_report(records, missed, tmp_path / "r.png", None, NOW, regions={})
     assert not (tmp_path / "r.png").exists()
     report.write_report(records, missed, tmp_path / "r.html", None, NOW, regions={})  # HTML still works
-    assert "voice-coach[report]" in (tmp_path / "r.html").read_text()
+    assert "pip install matplotlib" in (tmp_path / "r.html").read_text()
 
 
 def test_regions_come_from_the_routine_library_when_present():
@@ -137,3 +137,77 @@ def test_regions_come_from_the_routine_library_when_present():
 def test_missed_only_history_is_reported():
     data = report.build_report_data([], [MissedSession("r", NOW - timedelta(days=1))], None, NOW, regions={})
     assert data.sessions == 0 and len(data.missed) == 1 and data.trend is None and data.advice is None
+
+
+def stored_plan(tmp_path, plan):
+    with HistoryStore.open(tmp_path / "h.sqlite3") as s:
+        write(s, plan)
+        return s.sessions()
+
+
+def test_the_chart_window_fits_recent_data_not_the_90_days_asked_for(tmp_path):
+    from matplotlib.dates import num2date
+    from matplotlib.figure import Figure
+
+    plan = [p for p in generate(NOW.date() - timedelta(days=1), months=1) if p.started >= NOW - timedelta(days=20)]
+    records = stored_plan(tmp_path, plan)
+    data = report.build_report_data(records, [], NOW - timedelta(days=90), NOW, regions={})
+    first = min(p.started.date() for p in plan)
+    assert NOW.date() - first > timedelta(days=report.MIN_SPAN_DAYS)  # so the window is the data's
+    assert data.span == (first, NOW.date())
+    fig = Figure()
+    ax_pain, ax_min = fig.add_subplot(211), fig.add_subplot(212)
+    report._chart_axes(data, ax_pain, ax_min)
+    left, right = (num2date(x).date() for x in ax_pain.get_xlim())
+    assert left == first - timedelta(days=1) and right == NOW.date() + timedelta(days=1)
+    assert report._period(data) == f"{first.day} {first:%b %Y} – 30 Jun 2024"
+    one_day = report.build_report_data(records[-1:], [], None, NOW, regions={})
+    assert one_day.span[1] - one_day.span[0] == timedelta(days=report.MIN_SPAN_DAYS - 1)
+
+
+def test_the_trend_is_said_in_words_with_its_direction():
+    from voice_coach.history.progress import Trend, trend_words
+
+    day = NOW.date()
+    assert trend_words(Trend(day, 0.27 / 7, 5, 10)) == "pain rising 0.27 points a week (higher is worse)"
+    assert trend_words(Trend(day, -0.5 / 7, 5, 10)) == "pain falling 0.50 points a week (lower is better)"
+    assert trend_words(Trend(day, 0.05 / 7, 5, 10)).startswith("pain about level")
+    assert trend_words(None) is None
+
+
+def test_a_better_then_worse_course_is_said_and_drawn_week_by_week(tmp_path):
+    plan = generate(NOW.date() - timedelta(days=1), months=2,
+                    level=lambda i, n: 7 - 8 * i / n if i < n / 2 else 3 + 8 * (i - n / 2) / n)
+    records = stored_plan(tmp_path, plan)
+    data = report.write_report(records, [], tmp_path / "r.html", None, NOW, regions={})
+    weekly = [w.pain_before for w in data.weeks if w.pain_before is not None]
+    assert min(weekly) <= weekly[0] - 1 and min(weekly) <= weekly[-1] - 1  # the plan really turns
+    assert data.course is not None and data.course.startswith("Better, then worse")
+    page = (tmp_path / "r.html").read_text()
+    assert 'id="course"' in page and "Better, then worse" in page
+    assert "Trend of the ratings before sessions: pain " in page
+    (tmp_path / "steady").mkdir()
+    steady = stored_plan(tmp_path / "steady",
+                         generate(NOW.date() - timedelta(days=1), months=2, level=lambda i, n: 7 - 4 * i / n))
+    assert report.build_report_data(steady, [], None, NOW, regions={}).course is None
+
+
+def test_the_ratings_table_has_range_and_relief_per_week(stored, tmp_path):
+    plan, records, missed, notes = stored
+    since = NOW - timedelta(days=90)
+    out = tmp_path / "report.html"
+    report.write_report(records, missed, out, since, NOW, regions=REGIONS, notes=notes)
+    page = out.read_text()
+    table = page[page.index('<table id="weeks">'): page.index("</table>", page.index('<table id="weeks">'))]
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>\d+</td><td>[\d.]+</td><td>[^<]+</td><td>([^<]+)</td>"
+                      r"<td>[^<]+</td><td>([^<]+)</td></tr>", table)
+    shown = [p for p in plan if p.started >= since]
+    assert rows and len(rows) == len({p.started.date().isocalendar()[:2] for p in shown})
+    for day, spread, relief in rows:
+        iso = datetime.strptime(day, "%d %b %Y").date().isocalendar()[:2]
+        week = [p for p in shown if p.started.date().isocalendar()[:2] == iso]
+        before = [p.pain_before for p in week if p.pain_before is not None]
+        both = [p.pain_before - p.pain_after for p in week if p.pain_before is not None and p.pain_after is not None]
+        want = "–" if not before else (str(min(before)) if min(before) == max(before) else f"{min(before)}–{max(before)}")
+        assert spread == want
+        assert relief == ("–" if not both else f"{sum(both) / len(both):.1f}")

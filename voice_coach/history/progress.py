@@ -204,3 +204,45 @@ def advice_due(records: Sequence[SessionRecord], now: datetime) -> bool:
     if change >= ADVICE_WORSE:
         return True
     return change > -ADVICE_MIN_IMPROVEMENT and statistics.fmean(ys) >= ADVICE_FLAT_FLOOR
+
+
+# ---- the report's words for the numbers (a reader should not need to know that plus is worse) ---
+
+TREND_LEVEL = 0.1  # points per week; a fitted slope smaller than this is "about level"
+COURSE_TURN = 1.0  # a weekly average this far below (above) both ends is a turn worth saying
+
+
+def trend_words(t: Trend | None) -> str | None:
+    """"pain rising 0.27 points a week (worse)"; None without a trend."""
+    if t is None:
+        return None
+    step = abs(t.per_week)
+    if step < TREND_LEVEL:
+        return f"pain about level ({t.per_week:+.2f} points a week)"
+    if t.per_week > 0:
+        return f"pain rising {step:.2f} points a week (higher is worse)"
+    return f"pain falling {step:.2f} points a week (lower is better)"
+
+
+def course_sentence(weeks: Sequence[WeekStats]) -> str | None:
+    """Say a turn that one straight line would hide: better then worse, or worse then better.
+
+    Uses the weekly averages of the "before" ratings; a turn is a week at least ``COURSE_TURN``
+    below (or above) both the first and the latest rated week.
+    """
+    rated = [w for w in weeks if w.pain_before is not None]
+    if len(rated) < 3:
+        return None
+    first, last = rated[0], rated[-1]
+    inner = rated[1:-1]
+    best = min(inner, key=lambda w: w.pain_before)
+    worst = max(inner, key=lambda w: w.pain_before)
+    if first.pain_before - best.pain_before >= COURSE_TURN and last.pain_before - best.pain_before >= COURSE_TURN:
+        return (f"Better, then worse: the weekly average fell from {first.pain_before:.1f} to "
+                f"{best.pain_before:.1f} (week of {best.start.day} {best.start:%b}), then rose to "
+                f"{last.pain_before:.1f} in the latest week.")
+    if worst.pain_before - first.pain_before >= COURSE_TURN and worst.pain_before - last.pain_before >= COURSE_TURN:
+        return (f"Worse, then better: the weekly average rose from {first.pain_before:.1f} to "
+                f"{worst.pain_before:.1f} (week of {worst.start.day} {worst.start:%b}), then fell to "
+                f"{last.pain_before:.1f} in the latest week.")
+    return None
