@@ -149,7 +149,7 @@ def test_the_chart_window_fits_recent_data_not_the_90_days_asked_for(tmp_path):
     from matplotlib.dates import num2date
     from matplotlib.figure import Figure
 
-    plan = [p for p in generate(NOW.date() - timedelta(days=1), months=1) if p.started >= NOW - timedelta(days=20)]
+    plan = [p for p in generate(NOW.date() - timedelta(days=1), months=2) if p.started >= NOW - timedelta(days=20)]
     records = stored_plan(tmp_path, plan)
     data = report.build_report_data(records, [], NOW - timedelta(days=90), NOW, regions={})
     first = min(p.started.date() for p in plan)
