@@ -64,7 +64,7 @@ def test_commands_spoken_in_the_room_are_heard(room, recognizer, tmp_path):
     assert [h.command for h in c.heard] == [Command.NEXT, Command.STOP, Command.REPEAT], c.heard
     for h, arrived, end in zip(c.heard, c.arrived, played_end):
         assert h.ended_at is not None and h.ended_at <= arrived
-        assert arrived - h.ended_at < 1.5  # end-of-speech to command (bench has the real numbers)
+        # end-of-speech to command is a latency: scripts/bench_recognition.py measures it, not this test
         assert abs(h.ended_at - (end - 0.3)) < 0.6  # the playback ended ~0.3 s of floor after the word
     assert level < -20  # the meter reads the quiet room after speech
 
