@@ -10,6 +10,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/support.py
 
 
+def pytest_configure(config):
+    # `slow`: a room test that runs a whole routine in real time (minutes). The default run
+    # (scripts/test, CI) runs them all; `scripts/test -m "not slow"` is the quick loop.
+    config.addinivalue_line("markers", "slow: takes minutes (a whole routine in real time); -m 'not slow' skips it")
+
+
 @pytest.fixture(autouse=True)
 def isolated_user_dirs(tmp_path, monkeypatch):
     """Point the XDG folders at a fresh tmp dir (config, data, cache) for this test."""

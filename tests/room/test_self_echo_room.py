@@ -19,6 +19,7 @@ from voice_coach.speech import FINISHED, PlaybackEvent
 pytestmark = pytest.mark.room
 
 
+@pytest.mark.slow  # minutes: a whole routine in real time; `scripts/test -m 'not slow'` skips it
 def test_a_whole_routines_narration_triggers_no_command(room):
     routine = routines.find("ice-rollerball")
     sentences = list(dict.fromkeys(e["text"] for e in simulate(routine) if e["type"] == "say"))

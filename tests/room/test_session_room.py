@@ -45,6 +45,7 @@ def _answer(coach: CoachProcess, person: Person, word: str, expect, timeout: flo
     return coach.wait_for(expect, timeout=timeout, after=mark)
 
 
+@pytest.mark.slow  # minutes: a whole routine in real time; `scripts/test -m 'not slow'` skips it
 def test_a_whole_routine_completed_by_voice(coach_env, person, tmp_path):
     coach = CoachProcess("ice-rollerball", "--time-scale", "60", stderr_path=tmp_path / "coach.log")
     try:
@@ -82,6 +83,7 @@ def test_a_whole_routine_completed_by_voice(coach_env, person, tmp_path):
     assert session["steps_done"] == session["steps_total"] == 6
 
 
+@pytest.mark.slow  # minutes: a whole routine in real time; `scripts/test -m 'not slow'` skips it
 def test_stop_and_yes_end_the_session_and_the_history_says_so(coach_env, person, tmp_path):
     coach = CoachProcess("massager-back", "--no-pain", stderr_path=tmp_path / "coach.log")
     try:
