@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import wave
+from pathlib import Path
 
 import pytest
 
@@ -49,8 +50,11 @@ def test_say_with_no_audio_server_at_all_is_a_clear_error(tmp_path):
 
 
 def test_say_with_an_unknown_voice_is_a_clear_error(tmp_path):
-    cfg = run("config", "set", "speech.voice", "klingon-xyz")
-    assert cfg.returncode == 0, cfg.stderr
+    cfg = run("config", "set", "speech.voice", "klingon-xyz")  # refused when set ...
+    assert cfg.returncode == 2 and "no voice matches" in cfg.stderr, cfg.stderr
+    path = Path(run("config", "path").stdout.strip())  # ... and when the file is edited by hand
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('[speech]\nvoice = "klingon-xyz"\n', encoding="utf-8")
     p = run("say", "Hello", "--wav", str(tmp_path / "x.wav"))
     assert p.returncode == 2 and "no voice matches" in p.stderr and "Traceback" not in p.stderr
 
