@@ -33,17 +33,17 @@ done
 
 say() { printf '\n== %s\n' "$*"; }
 
-if [[ $(id -u) -eq 0 ]]; then
-    echo "install-pi: run this as the user who will hear the coach, not as root (it uses sudo itself)." >&2
-    exit 1
-fi
-
 arch="$(uname -m)"
 bits="$(getconf LONG_BIT 2>/dev/null || echo unknown)"
 if [[ $arch != aarch64 && $arch != x86_64 ]] || [[ $bits != 64 ]]; then
     echo "install-pi: this is a ${bits}-bit $arch system; voice-coach needs 64-bit Raspberry Pi OS (arm64," \
          "Raspberry Pi 3, 4 or 5): numpy, ctranslate2 and onnxruntime publish no 32-bit ARM wheels." \
          "Flash the 64-bit image with Raspberry Pi Imager and run this again." >&2
+    exit 1
+fi
+
+if [[ $(id -u) -eq 0 ]]; then
+    echo "install-pi: run this as the user who will hear the coach, not as root (it uses sudo itself)." >&2
     exit 1
 fi
 
