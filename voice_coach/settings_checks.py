@@ -26,10 +26,6 @@ def check(key: str) -> Callable[[Check], Check]:
     return register
 
 
-def checked_keys() -> tuple[str, ...]:
-    return tuple(_CHECKS)
-
-
 def check_key(settings: Settings, key: str) -> None:
     """Run the check of ``key``, if it has one."""
     fn = _CHECKS.get(key)
@@ -37,11 +33,10 @@ def check_key(settings: Settings, key: str) -> None:
         fn(settings)
 
 
-def check_all(settings: Settings, skip: tuple[str, ...] = ()) -> None:
-    """Run every registered check except those in ``skip``; the first failure is raised."""
-    for key, fn in _CHECKS.items():
-        if key not in skip:
-            fn(settings)
+def check_all(settings: Settings) -> None:
+    """Run every registered check; the first failure is raised."""
+    for fn in _CHECKS.values():
+        fn(settings)
 
 
 @check("speech.voice")
