@@ -117,7 +117,7 @@ def test_a_bad_row_in_the_schedule_store_is_reported_and_never_deleted():
         assert listed.returncode == 1 and "Traceback" not in listed.stderr, listed.stderr
         assert [e["id"] for e in json.loads(listed.stdout)] == [good_id]
         assert f"schedule entry {bad_id} in {paths.schedule_db()} cannot be read" in listed.stderr
-        assert f"'voice-coach schedule remove {bad_id}'" in listed.stderr
+        assert f"voice-coach schedule remove {bad_id}' and add it again" in listed.stderr
     with sqlite3.connect(paths.schedule_db()) as db:
         assert {r[0] for r in db.execute("SELECT id FROM apscheduler_jobs")} == {good_id, bad_id}
     removed = voice_coach("schedule", "remove", bad_id)
