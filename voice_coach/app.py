@@ -33,10 +33,15 @@ RESUME_WITHIN = timedelta(hours=12)  # an older interrupted session is closed, n
 RESUME_ANSWER_WAIT_S = 60.0  # no answer: resume (the person may not be near the keyboard)
 
 
-def reprompts(conf: Settings) -> Reprompts:
-    """The engine's re-prompt timing from the settings (the engine itself knows no settings)."""
+def reprompts(conf: Settings, time_scale: float = 1.0) -> Reprompts:
+    """The engine's re-prompt timing from the settings (the engine itself knows no settings).
+
+    The engine counts in routine seconds, which ``time_scale`` speeds up; a person takes as long to
+    answer in a sped-up session as in a real one, so the waits are given in real seconds.
+    """
     n = conf.session
-    return Reprompts(after_s=n.reprompt_after_s, again_s=n.reprompt_again_s, limit=n.max_reprompts)
+    return Reprompts(after_s=n.reprompt_after_s * time_scale, again_s=n.reprompt_again_s * time_scale,
+                     limit=n.max_reprompts)
 
 
 def now_utc() -> datetime:
@@ -218,11 +223,11 @@ def _start_engine(conf: Settings, args, store: HistoryStore, routine: Routine, r
     if resume and resumed:
         store.reopen(resume.record.id, now_utc())
         engine = SessionEngine(resume.routine, ask_pain=ask_pain, start_index=resume.record.resume_index,
-                               resuming=True, reprompts=reprompts(conf))
+                               resuming=True, reprompts=reprompts(conf, args.time_scale))
         return engine, HistoryRecorder(store, resume.record.id, notify)
     if resume:
         store.abandon(resume.record.id, now_utc())
-    return (SessionEngine(routine, ask_pain=ask_pain, reprompts=reprompts(conf)),
+    return (SessionEngine(routine, ask_pain=ask_pain, reprompts=reprompts(conf, args.time_scale)),
             HistoryRecorder.begin(store, routine, notify))
 
 
@@ -334,7 +339,7 @@ def run_session(routine: Routine, conf: Settings, io, history: HistoryStore, *, 
     from voice_coach.voice_runner import VoiceRunner
 
     printer = printer or Printer()
-    engine = SessionEngine(routine, ask_pain=conf.session.ask_pain, reprompts=reprompts(conf))
+    engine = SessionEngine(routine, ask_pain=conf.session.ask_pain, reprompts=reprompts(conf, time_scale))
     recorder = HistoryRecorder.begin(history, routine)
     runner = VoiceRunner(engine, io, printer=printer, time_scale=time_scale, recorder=recorder)
     runner.on_action = _progress_answerer(history, runner.speaker_voice, printer)
