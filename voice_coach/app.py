@@ -256,6 +256,7 @@ def _run_text(args, conf: Settings, store: HistoryStore, routine: Routine, resum
 
 def _run_voice(args, conf: Settings, store: HistoryStore, routine: Routine, resume: Resume | None) -> int:
     from voice_coach.factory import make_voice_io
+    from voice_coach.simulate import prompts
     from voice_coach.voice_runner import VoiceRunner, drain
 
     printer = Printer(as_json=args.json)
@@ -266,7 +267,7 @@ def _run_voice(args, conf: Settings, store: HistoryStore, routine: Routine, resu
         raise DeviceError(f"{exc}\nTo run the session without a speaker, add --text "
                           "(the coach's words are printed and you type the commands).") from None
     try:
-        io.speaker.prepare([s.say for s in routine.steps])
+        io.speaker.prepare(prompts(routine, ask_pain=conf.session.ask_pain and not args.no_pain))
         TypedInput(io.inbox, vocabulary("en")).start()
         mic_missing = _mic_missing_at_start(io, printer)
         resumed = False
@@ -336,9 +337,11 @@ def _progress_answerer(store: HistoryStore, voice, printer: Printer):
 def run_session(routine: Routine, conf: Settings, io, history: HistoryStore, *, time_scale: float = 1.0,
                 printer: Printer | None = None) -> SessionResult:
     """One hands-free session on edges that already exist (``serve`` keeps them between sessions)."""
+    from voice_coach.simulate import prompts
     from voice_coach.voice_runner import VoiceRunner
 
     printer = printer or Printer()
+    io.speaker.prepare(prompts(routine, ask_pain=conf.session.ask_pain))  # in the background
     engine = SessionEngine(routine, ask_pain=conf.session.ask_pain, reprompts=reprompts(conf, time_scale))
     recorder = HistoryRecorder.begin(history, routine)
     runner = VoiceRunner(engine, io, printer=printer, time_scale=time_scale, recorder=recorder)

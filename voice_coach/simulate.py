@@ -144,3 +144,19 @@ def _waits_for_input(engine: SessionEngine, more_timed: bool) -> bool:
     if engine.paused:
         return not more_timed  # a paused session waits for its scripted resume, if there is one
     return engine.phase == "waiting" or engine.question is not None
+
+
+def prompts(routine: Routine, *, ask_pain: bool = True) -> list[str]:
+    """The distinct texts a session of ``routine`` says, in the order it first says them.
+
+    From a simulated run with the default answers, plus each safety step's stop message: what the
+    speaker prerenders at session start, so that the coach's words start at once.
+    """
+    seen: dict[str, None] = {}
+    for action in simulate(routine, ask_pain=ask_pain):
+        if action["type"] == act.Say.type:
+            seen.setdefault(action["text"], None)
+    for step in routine.steps:
+        if step.stop_say:
+            seen.setdefault(step.stop_say, None)
+    return list(seen)

@@ -26,11 +26,13 @@ def test_round_trip_is_exact_and_lives_in_the_user_cache_dir():
     assert rate == 22050 and np.array_equal(got, x)
 
 
-def test_key_depends_on_text_voice_and_rate():
-    keys = {key_for("Roll slowly", "gmw/en", 165), key_for("Roll slowly.", "gmw/en", 165),
-            key_for("Roll slowly", "gmw/en-us", 165), key_for("Roll slowly", "gmw/en", 185)}
-    assert len(keys) == 4
-    assert key_for("Roll slowly", "gmw/en", 165) == key_for("Roll slowly", "gmw/en", 165)
+def test_key_depends_on_text_engine_voice_and_rate():
+    keys = {key_for("Roll slowly", "pyttsx3", "gmw/en", 165), key_for("Roll slowly.", "pyttsx3", "gmw/en", 165),
+            key_for("Roll slowly", "pyttsx3", "gmw/en-us", 165), key_for("Roll slowly", "pyttsx3", "gmw/en", 185),
+            key_for("Roll slowly", "piper", "gmw/en", 165)}
+    assert len(keys) == 5
+    assert key_for("Roll slowly", "piper", "en_US-joe-medium", 165) == key_for("Roll slowly", "piper",
+                                                                             "en_US-joe-medium", 165)
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])

@@ -1,4 +1,4 @@
-"""Rendering with pyttsx3 (espeak-ng): real synthesis, through the prompt cache."""
+"""Rendering with pyttsx3 (espeak-ng, ``speech.engine = "pyttsx3"``): real synthesis, through the prompt cache."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ TEXT = "Roll slowly up to your shoulders"
 
 
 def test_render_gives_mono_int16_speech_of_plausible_length():
-    x, rate = render(TEXT, SpeechSettings(rate=165))
+    x, rate = render(TEXT, SpeechSettings(engine="pyttsx3", rate=165))
     assert rate == 22050 and x.dtype == np.int16 and x.ndim == 1
     seconds = x.size / rate
     assert 1.2 < seconds < 3.5, seconds  # 6 words at 165 wpm is about 2 s
@@ -34,7 +34,7 @@ def test_rate_changes_the_length_every_time():
     """Alternate rates: each render must use its own rate (espeak once lagged one utterance behind)."""
     lengths = {}
     for i, wpm in enumerate((240, 120, 240, 120, 165, 300, 80)):
-        x, r = render(f"Roll slowly up to your shoulders number {i}", SpeechSettings(rate=wpm))
+        x, r = render(f"Roll slowly up to your shoulders number {i}", SpeechSettings(engine="pyttsx3", rate=wpm))
         lengths.setdefault(wpm, []).append(x.size / r)
     fast, slow = min(lengths[240]), max(lengths[240])
     assert max(lengths[120]) > min(lengths[120]) > 1.6 * slow, lengths
@@ -42,7 +42,7 @@ def test_rate_changes_the_length_every_time():
 
 
 def test_second_render_comes_from_the_cache():
-    s = SpeechSettings()
+    s = SpeechSettings(engine="pyttsx3")
     assert not is_cached(TEXT, s)
     first, _ = render(TEXT, s)
     assert is_cached(TEXT, s)
@@ -53,9 +53,9 @@ def test_second_render_comes_from_the_cache():
 
 
 def test_a_corrupt_cache_entry_is_rendered_again():
-    s = SpeechSettings()
+    s = SpeechSettings(engine="pyttsx3")
     first, _ = render(TEXT, s)
-    path = cache_for(s).folder / f"{key_for(TEXT, synth.resolve_voice(''), s.rate)}.wav"
+    path = cache_for(s).folder / f"{key_for(TEXT, 'pyttsx3', synth.resolve_voice(''), s.rate)}.wav"
     assert path.exists()
     path.write_bytes(b"RIFF....WAVEfmt garbage")
     again, _ = render(TEXT, s)  # espeak is not bit-exact run to run: compare length and shape
@@ -66,7 +66,7 @@ def test_a_corrupt_cache_entry_is_rendered_again():
 
 
 def test_cache_stays_within_settings_bound():
-    s = SpeechSettings(cache_mb=1)  # about 23 s of audio
+    s = SpeechSettings(engine="pyttsx3", cache_mb=1)  # about 23 s of audio
     for i in range(16):
         render(f"Step {i}: hold the ice pack on your lower back and breathe slowly and deeply", s)
     assert cache_for(s).size_bytes() <= 1024 * 1024
@@ -74,24 +74,24 @@ def test_cache_stays_within_settings_bound():
 
 def test_unknown_voice_is_a_user_error():
     with pytest.raises(UserError, match="no voice matches"):
-        render(TEXT, SpeechSettings(voice="no-such-voice-xyz"))
+        render(TEXT, SpeechSettings(engine="pyttsx3", voice="no-such-voice-xyz"))
 
 
 def test_voice_by_name_fragment():
     assert synth.resolve_voice("en-us") == "gmw/en-us"
-    x, _ = render(TEXT, SpeechSettings(voice="en-us"))
-    y, _ = render(TEXT, SpeechSettings(voice="en-gb-x-rp"))
+    x, _ = render(TEXT, SpeechSettings(engine="pyttsx3", voice="en-us"))
+    y, _ = render(TEXT, SpeechSettings(engine="pyttsx3", voice="en-gb-x-rp"))
     assert not np.array_equal(x[: min(x.size, y.size)], y[: min(x.size, y.size)])
 
 
 def test_pyttsx3_notice_does_not_reach_stdout(capfd):
-    render("A sentence never rendered before in this test run", SpeechSettings())
+    render("A sentence never rendered before in this test run", SpeechSettings(engine="pyttsx3"))
     out, _ = capfd.readouterr()
     assert "Audio saved" not in out
 
 
 def test_many_renders_in_a_row_all_complete():
-    s = SpeechSettings()
+    s = SpeechSettings(engine="pyttsx3")
     for i in range(10):
         x, _ = render(f"Sentence number {i} of the routine", s)
         assert x.size > 22050 // 2
@@ -99,8 +99,8 @@ def test_many_renders_in_a_row_all_complete():
 
 
 def test_write_wav_applies_the_volume(tmp_path):
-    loud = write_wav(TEXT, tmp_path / "loud.wav", SpeechSettings(volume=1.0))
-    soft = write_wav(TEXT, tmp_path / "soft.wav", SpeechSettings(volume=0.5))
+    loud = write_wav(TEXT, tmp_path / "loud.wav", SpeechSettings(engine="pyttsx3", volume=1.0))
+    soft = write_wav(TEXT, tmp_path / "soft.wav", SpeechSettings(engine="pyttsx3", volume=0.5))
     peaks = []
     for p in (loud, soft):
         with wave.open(str(p)) as w:

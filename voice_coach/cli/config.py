@@ -20,7 +20,11 @@ def register(sub) -> None:
 
 
 def _show(args) -> int:
-    print(tomli_w.dumps(settings.to_dict(settings.load())), end="")
+    from voice_coach.cli.speech import planned_voice
+
+    current = settings.load()
+    print(tomli_w.dumps(settings.to_dict(current)), end="")
+    print(f"\n# voice in use: {planned_voice(current.speech)}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""``voice-coach say TEXT [--output-device D] [--wav FILE]`` and ``voice-coach devices [--json]``."""
+"""``voice-coach say TEXT [--output-device D] [--wav FILE]``, ``devices [--json]`` and ``voices [--json]``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ def register(sub) -> None:
     d = sub.add_parser("devices", help="list audio input and output devices")
     d.add_argument("--json", action="store_true", help="machine-readable output")
     d.set_defaults(func=_devices)
+
+    v = sub.add_parser("voices", help="which voice speaks, and the voices there are")
+    v.add_argument("--json", action="store_true", help="machine-readable output")
+    v.set_defaults(func=_voices)
 
 
 def _say(args) -> int:
@@ -94,4 +98,39 @@ def _devices(args) -> int:
         print("(no audio devices)")
     for kind, msg in problems.items():
         print(f"{kind}: {msg}")
+    print(f"voice: {planned_voice(s.speech)}")
+    return 0
+
+
+def planned_voice(speech) -> str:
+    from voice_coach.speech.engines import planned
+
+    try:
+        return planned(speech)
+    except UserError as exc:
+        return str(exc)
+
+
+def _voices(args) -> int:
+    from voice_coach.speech import engines, piper_engine, synth
+
+    speech = settings_mod.load().speech
+    engine = engines.engine_for(speech)  # loads the voice: a broken file shows here, as one line
+    try:
+        piper = piper_engine.load(speech.voice_path, speech.threads).describe()
+    except piper_engine.VoiceUnavailable as exc:
+        piper = f"not available: {exc}"
+    english = [v.id for v in synth.voices() if v.id.split("/")[-1].startswith("en")]
+    if args.json:
+        print(json.dumps({"speaking": {"engine": engine.engine, "voice": engine.voice,
+                                       "description": engine.describe()},
+                          "piper": piper, "pyttsx3_english_voices": english}, indent=2))
+        return 0
+    print(f"speaking with: {engine.describe()}")
+    print(f"  (speech.engine = {speech.engine!r}, speech.voice_path = {speech.voice_path!r}, "
+          f"speech.voice = {speech.voice!r})")
+    print(f"piper: {piper}")
+    print(f"pyttsx3 / espeak-ng English voices ({len(english)}): {', '.join(english)}")
+    print("licences: piper-tts is GPL-3.0; the bundled voice en_US-joe-medium is trained on a CC0 "
+          "dataset, fine-tuned from the lessac voice (its model card); espeak-ng is GPL-3.0")
     return 0

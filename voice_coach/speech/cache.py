@@ -1,6 +1,6 @@
 """The rendered-prompt cache: a routine is synthesized once, not every day.
 
-One WAV per (text, voice, rate) in ``paths.cache_dir()/speech``. Writes are atomic (temp file +
+One WAV per (text, engine, voice, rate) in ``paths.cache_dir()/speech``. Writes are atomic (temp file +
 rename), a read that fails for any reason (deleted, truncated, garbage) is a miss and the bad file
 is removed, and the folder is kept under its byte bound by evicting the least recently used files.
 """
@@ -21,11 +21,12 @@ from voice_coach import paths
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # bump when the rendering changes, so old entries are never served
+FORMAT_VERSION = 3  # bump when the rendering changes, so old entries are never served
 
 
-def key_for(text: str, voice: str, rate: int) -> str:
-    h = hashlib.sha256(f"v{FORMAT_VERSION}\0{voice}\0{int(rate)}\0{text}".encode("utf-8"))
+def key_for(text: str, engine: str, voice: str, rate: int) -> str:
+    """Volume is not part of the key: it is applied at playback, so one entry serves every volume."""
+    h = hashlib.sha256(f"v{FORMAT_VERSION}\0{engine}\0{voice}\0{int(rate)}\0{text}".encode("utf-8"))
     return h.hexdigest()[:40]
 
 

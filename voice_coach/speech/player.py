@@ -11,6 +11,10 @@ Why it is built this way (measured, see the shared audio notes):
   followed by a little more than one output latency of silence: the last real sample has left the
   device before "finished" is reported. Listeners gate on this event, never on an estimate.
 - One stream per utterance (opening one costs ~2 ms here): between utterances no stream is open.
+- Sentence by sentence: the stream starts as soon as the first sentence is rendered; a render
+  thread appends the rest to a feed the callback reads (deque appends/pops need no lock). A stop
+  never waits for a render: the callback aborts at once and the render thread gives up after the
+  sentence it is on.
 """
 
 from __future__ import annotations
@@ -32,8 +36,8 @@ from voice_coach.errors import UserError
 from voice_coach.settings import SpeechSettings
 from voice_coach.speech import chimes
 from voice_coach.speech.events import ERROR, FINISHED, STARTED, STOPPED, PlaybackEvent
-from voice_coach.speech.render import cache_for, render
-from voice_coach.speech.synth import SYNTH_RATE
+from voice_coach.speech.engines import engine_for
+from voice_coach.speech.render import cache_for, render, sentences
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,21 @@ SILENT_DB = -120.0
 RATE_STEP, RATE_MIN, RATE_MAX = 20, 80, 320  # words per minute
 VOLUME_STEP, VOLUME_MIN, VOLUME_MAX = 0.1, 0.1, 1.0
 TAIL_MARGIN_S = 0.03  # silence beyond one output latency, so no real sample is cut at the end
+
+
+class _Feed:
+    """One utterance's samples (float32, device rate) as they are rendered.
+
+    The render side appends pieces and then sets ``complete``; the stream callback pops them.
+    """
+
+    def __init__(self, first: np.ndarray | None = None):
+        self.pieces: deque[np.ndarray] = deque()
+        self.complete = False
+        self.error = ""
+        self.cancel = threading.Event()
+        if first is not None:
+            self.pieces.append(first)
 
 
 @dataclass(frozen=True)
@@ -67,10 +86,13 @@ class Speaker:
         *,
         device: str | int | None = None,
         on_event: Callable[[PlaybackEvent], None] | None = None,
+        language: str = "en",
     ):
         spec = device if device is not None else settings.output_device
         self.device = audio.resolve_output(spec)  # DeviceError when there is none
-        self.rate = audio.open_rate(self.device, SYNTH_RATE, "output")
+        self.language = language
+        self.engine = engine_for(settings, language)  # loads the voice once per process
+        self.rate = audio.open_rate(self.device, self.engine.sample_rate, "output")
         self._settings = settings
         self._cache = cache_for(settings)
         self._prep_errors: set[str] = set()  # each cause is logged once, not once per sentence
@@ -91,6 +113,7 @@ class Speaker:
         self.played_levels: deque[tuple[float, float]] = deque(maxlen=8192)  # ~1 min
         self._prep_queue: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._prep_thread: threading.Thread | None = None
+        self._renderers: list[threading.Thread] = []
         self._thread = threading.Thread(target=self._run, name="voice-coach-speaker", daemon=True)
         self._thread.start()
 
@@ -180,6 +203,8 @@ class Speaker:
         prep = self._prep_thread
         if prep is not None and prep is not threading.current_thread():
             prep.join(timeout=30)
+        for worker in list(self._renderers):
+            worker.join(timeout=30)
 
     def __enter__(self) -> Speaker:
         return self
@@ -220,7 +245,7 @@ class Speaker:
             except queue.Empty:
                 return
             try:
-                render(text, self._settings, rate=self._wpm, cache=self._cache)
+                render(text, self._settings, rate=self._wpm, cache=self._cache, language=self.language)
             except Exception as exc:  # logged once per cause; say() will report it as an error event
                 first = str(exc) not in self._prep_errors
                 self._prep_errors.add(str(exc))
@@ -251,24 +276,53 @@ class Speaker:
                     self._cv.notify_all()
             self._emit_dropped()
 
-    def _audio_for(self, item: _Item) -> tuple[np.ndarray, float | None]:
-        """(float32 samples at the device rate, a fixed gain or None for the volume).
+    def _to_device(self, x: np.ndarray, sr: int) -> np.ndarray:
+        if sr != self.rate:
+            x = audio.resample(x, sr, self.rate)
+        return x.astype(np.float32) / 32768.0
+
+    def _feed_for(self, item: _Item) -> tuple[_Feed, float | None]:
+        """The utterance's feed (its first piece rendered) and a fixed gain, or None for the volume.
 
         The 'alert' chime ignores the volume: an ice limit must be heard.
         """
         if item.kind == "chime":
-            x = chimes.chime(item.payload, SYNTH_RATE)
-            sr = SYNTH_RATE
+            feed = _Feed(self._to_device(chimes.chime(item.payload, self.rate), self.rate))
+            feed.complete = True
+            return feed, (1.0 if item.payload == "alert" else None)
+        pieces = sentences(item.payload, self._settings, rate=self._wpm, cache=self._cache,
+                           language=self.language)
+        feed = _Feed()
+        for x, sr in pieces:  # the first non-empty piece, here; the rest in a render thread
+            if x.size:
+                feed.pieces.append(self._to_device(x, sr))
+                break
         else:
-            x, sr = render(item.payload, self._settings, rate=self._wpm, cache=self._cache)
-        if sr != self.rate:
-            x = audio.resample(x, sr, self.rate)
-        fixed = 1.0 if item.kind == "chime" and item.payload == "alert" else None
-        return x.astype(np.float32) / 32768.0, fixed
+            feed.complete = True
+            return feed, None
+        worker = threading.Thread(target=self._render_rest, args=(pieces, feed), daemon=True,
+                                  name="voice-coach-render")
+        self._renderers = [t for t in self._renderers if t.is_alive()] + [worker]
+        worker.start()
+        return feed, None
+
+    def _render_rest(self, pieces, feed: _Feed) -> None:
+        try:
+            for x, sr in pieces:
+                if feed.cancel.is_set():
+                    break
+                if x.size:
+                    feed.pieces.append(self._to_device(x, sr))
+        except Exception as exc:  # reported by _play as an error event, after what was rendered
+            log.warning("could not render the rest of an utterance: %s", exc)
+            feed.error = f"could not render: {exc}"
+        finally:
+            pieces.close()  # a cancelled utterance is not cached
+            feed.complete = True
 
     def _perform(self, item: _Item) -> None:
         try:
-            samples, fixed_gain = self._audio_for(item)
+            feed, fixed_gain = self._feed_for(item)
         except UserError as exc:
             self._emit(item.key, ERROR, detail=str(exc))
             return
@@ -276,40 +330,55 @@ class Speaker:
             log.exception("could not render %s", item.key)
             self._emit(item.key, ERROR, detail=f"could not render: {exc}")
             return
-        if self._abort.is_set():
-            self._emit(item.key, STOPPED)
-            return
-        if samples.size == 0:
-            self._emit(item.key, FINISHED)
-            return
-        self._play(item, samples, fixed_gain)
+        try:
+            if self._abort.is_set():
+                self._emit(item.key, STOPPED)
+            elif not feed.pieces:
+                self._emit(item.key, FINISHED)
+            else:
+                self._play(item, feed, fixed_gain)
+        finally:
+            feed.cancel.set()
 
-    def _play(self, item: _Item, samples: np.ndarray, fixed_gain: float | None) -> None:
+    def _play(self, item: _Item, feed: _Feed, fixed_gain: float | None) -> None:
         sd = audio._sd()
         done = threading.Event()
-        state = {"pos": 0, "first": None, "aborted": False}
-        buf = samples  # replaced by the padded buffer before start
-        real = samples.size
+        # pad: zeros after the last real sample (set once the stream's latency is known)
+        state = {"first": None, "aborted": False, "drained": False, "pad": 0, "cur": None, "pos": 0,
+                 "last_cb": time.monotonic()}
 
         def callback(outdata, frames, time_info, status):  # PortAudio's thread: no locks, no I/O
+            state["last_cb"] = time.monotonic()
             if self._abort.is_set():
                 outdata.fill(0)
                 state["aborted"] = True
                 raise sd.CallbackAbort
-            pos = state["pos"]
-            chunk = buf[pos : pos + frames]
-            n = chunk.size
+            out = outdata[:, 0]
             gain = self._volume if fixed_gain is None else fixed_gain
-            np.multiply(chunk, gain, out=outdata[:n, 0])
-            outdata[n:, 0] = 0.0
-            if state["first"] is None:
+            filled = 0
+            complete = feed.complete  # read before looking at the pieces: none can follow then
+            while filled < frames:
+                cur, pos = state["cur"], state["pos"]
+                if cur is None or pos >= cur.size:
+                    if not feed.pieces:
+                        break
+                    state["cur"], state["pos"] = feed.pieces.popleft(), 0
+                    continue
+                n = min(frames - filled, cur.size - pos)
+                np.multiply(cur[pos : pos + n], gain, out=out[filled : filled + n])
+                filled += n
+                state["pos"] = pos + n
+            out[filled:] = 0.0
+            if filled and state["first"] is None:
                 state["first"] = time.monotonic()
                 self._speaking = True
-            self._level = rms_db(outdata[: max(0, min(n, real - pos)), 0])
+            self._level = rms_db(out[:filled])
             self.played_levels.append((time.monotonic(), self._level))
-            state["pos"] = pos + frames
-            if state["pos"] >= buf.size:
-                raise sd.CallbackStop
+            if complete and not feed.pieces and (state["cur"] is None or state["pos"] >= state["cur"].size):
+                state["pad"] -= frames - filled  # the tail of silence; a render gap never counts
+                if state["pad"] <= 0:
+                    state["drained"] = True
+                    raise sd.CallbackStop
 
         try:
             stream = sd.OutputStream(
@@ -321,10 +390,9 @@ class Speaker:
                        f"'{self.device.name}' could not be opened: {exc}")
             return
         try:
-            pad = int(math.ceil((float(stream.latency) + TAIL_MARGIN_S) * self.rate))
-            buf = np.concatenate([samples, np.zeros(pad, np.float32)])
-            deadline = time.monotonic() + buf.size / self.rate + 3.0
+            state["pad"] = int(math.ceil((float(stream.latency) + TAIL_MARGIN_S) * self.rate))
             stream.start()
+            state["last_cb"] = time.monotonic()
             started_sent = False
             abort_seen = None
             while True:
@@ -341,7 +409,7 @@ class Speaker:
                         stream.abort(ignore_errors=True)
                         state["aborted"] = True
                         break
-                elif now > deadline:
+                elif now - state["last_cb"] > 3.0:
                     stream.abort(ignore_errors=True)
                     self._emit(item.key, ERROR, detail=f"output device '{self.device.name}' "
                                "stopped responding (unplugged?)")
@@ -350,9 +418,11 @@ class Speaker:
             self._level = SILENT_DB
             if state["aborted"]:
                 self._emit(item.key, STOPPED)
-            elif state["pos"] < buf.size:  # PortAudio ended the stream itself: the device went away
+            elif not state["drained"]:  # PortAudio ended the stream itself: the device went away
                 self._emit(item.key, ERROR, detail=f"output device '{self.device.name}' stopped "
                            "mid-utterance (unplugged, or the sound server went away)")
+            elif feed.error:
+                self._emit(item.key, ERROR, detail=feed.error)
             else:
                 self._emit(item.key, FINISHED)
         except sd.PortAudioError as exc:
