@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
-"""Speech-out benchmark in the virtual room; prints a markdown table (medians over several runs).
+"""Speech-out benchmark in the virtual room; prints markdown tables (medians over several runs).
 
-    scripts/virtual-room start && .venv/bin/python scripts/bench_speech_out.py [--runs 7]
+    scripts/virtual-room start && nice -n 10 .venv/bin/python scripts/bench_speech_out.py \
+        --engine piper|pyttsx3 [--threads 1] [--runs 7] [--only latency|intelligibility]
 
 Times are measured from the room's microphone (what really came out), not from our own events:
-- say -> first sample: from ``say()`` to the first recorded window above -45 dBFS (cached and
-  uncached 20-word sentence; uncached means a sentence never rendered before in this process);
+- say -> first sample: from ``say()`` to the first recorded window above -45 dBFS, for a short
+  one-sentence prompt (6 words) and a 20-word sentence, cached and uncached (uncached: a text never
+  rendered before in this process, so the engine renders it while the clock runs);
 - stop -> silence: from ``stop()`` to the end of the last recorded window above -50 dBFS;
-- render time per second of speech: pyttsx3 synthesis wall time / length of the audio;
-- CPU (% of one core) and peak RSS of this process while an utterance plays (no recorder running).
+- render time per second of speech (the engine alone, no cache) and CPU (% of one core) and peak
+  RSS of this process while an utterance plays, cached and uncached (no recorder running).
+Intelligibility: every distinct sentence of every built-in routine is said by the speaker, recorded
+from the room's microphone and transcribed by faster-whisper tiny.en (beam 5, no prompt); word
+error rate per sentence (jiwer, after lower-casing, dropping punctuation and spelling out numbers).
 """
 
 from __future__ import annotations
@@ -29,8 +34,14 @@ sys.path.insert(0, str(ROOT / "tests" / "room"))
 
 WORDS = ("Now lie on your back with the roller under your shoulders and roll slowly down toward the "
          "middle of your back")  # 20 words
+SHORT = "seconds left on this side."  # + a number word: a 6-word one-sentence prompt
 NUMBERS = ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
            "sixteen seventeen eighteen nineteen twenty").split()
+SAFETY_WORDS = ("bladder", "bowel", "numb", "groin", "buttock", "weakness", "fever", "doctor", "emergency",
+                "stop the session", "do not do this session", "skin")
+_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+         "sixteen seventeen eighteen nineteen").split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
 
 
 def room_env() -> None:
@@ -47,34 +58,68 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=7)
-    args = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="bench-speech-")
-    os.environ["XDG_CACHE_HOME"] = tmp  # a fresh prompt cache: "uncached" really is
-    room_env()
+def _number_words(m: re.Match) -> str:
+    n = int(m.group())
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
+    return m.group()
 
+
+def normalise(text: str) -> str:
+    """Lower case, numbers as words, no punctuation: "10 seconds." and "ten seconds" are the same."""
+    text = text.lower().replace("-", " ").replace("’", "'")
+    text = re.sub(r"\d+", _number_words, text)
+    text = re.sub(r"[^a-z' ]+", " ", text).replace("okay", "ok")
+    return " ".join(w.strip("'") for w in text.split())
+
+
+def routine_sentences() -> list[tuple[str, bool]]:
+    """(sentence, is_safety) for every distinct sentence the built-in routines say."""
+    from voice_coach import routines
+    from voice_coach.simulate import prompts
+
+    safety: set[str] = set()
+    seen: dict[str, None] = {}
+    for path in routines.builtin_files():
+        routine = routines.load_file(path, builtin=True)
+        for step in routine.steps:
+            if step.kind == "safety":
+                for text in (step.say, step.stop_say):
+                    safety.update(split_sentences(text))
+        for text in prompts(routine):
+            for s in split_sentences(text):
+                seen.setdefault(s, None)
+    return [(s, s in safety or any(w in s.lower() for w in SAFETY_WORDS)) for s in seen]
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.?!])\s+", text.strip()) if s]
+
+
+class Events:
+    def __init__(self):
+        self.items: list = []
+        self.cv = threading.Condition()
+
+    def __call__(self, ev):
+        with self.cv:
+            self.items.append(ev)
+            self.cv.notify_all()
+
+    def wait(self, key, kind, timeout=60):
+        with self.cv:
+            self.cv.wait_for(lambda: any(e.key == key and e.kind == kind for e in self.items), timeout)
+        return next((e for e in self.items if e.key == key and e.kind == kind), None)
+
+
+def latency(settings, runs: int) -> dict[str, list[float]]:
     import numpy as np
     from roomkit import RoomRecorder, window_db
 
-    from voice_coach import audio
-    from voice_coach.settings import SpeechSettings
-    from voice_coach.speech import FINISHED, STARTED, STOPPED, Speaker, render, synth
-
-    audio.rescan()
-    settings = SpeechSettings()
-    events: list = []
-    cv = threading.Condition()
-
-    def on_event(ev):
-        with cv:
-            events.append(ev)
-            cv.notify_all()
-
-    def wait(key, kind, timeout=30):
-        with cv:
-            cv.wait_for(lambda: any(e.key == key and e.kind == kind for e in events), timeout)
+    from voice_coach.speech import FINISHED, STARTED, STOPPED, Speaker, render
+    from voice_coach.speech.engines import engine_for
 
     def onset_after(rec, t, threshold=-45.0):
         i0 = rec.sample_at(t)
@@ -85,71 +130,179 @@ def main() -> int:
         # the end of the first loud 5 ms window: an upper bound of the onset, never below 0
         return max(0.0, rec.time_of_sample(i0 + (int(loud[0]) + 1) * rec.rate // 200) - t)
 
-    results: dict[str, list[float]] = {k: [] for k in ("cached", "uncached", "started_c", "started_u", "stop")}
-    synth.resolve_voice(settings.voice)  # engine start-up is a once-per-process cost, not per prompt
-    with Speaker(settings, on_event=on_event) as spk, RoomRecorder() as rec:
-        for run in range(args.runs):
-            for kind in ("uncached", "cached"):
-                text = f"{WORDS} {NUMBERS[run % 20]} {run}" if kind == "uncached" else WORDS
-                if kind == "cached":
-                    render(text, settings)
-                time.sleep(0.3)
-                t = time.monotonic()
-                key = spk.say(text)
-                wait(key, FINISHED)
-                time.sleep(0.15)
-                results[kind].append(onset_after(rec, t))
-                results["started_" + kind[0]].append(next(e.at for e in events
-                                                          if e.key == key and e.kind == STARTED) - t)
-            key = spk.say(WORDS)
-            wait(key, STARTED)
+    res: dict[str, list[float]] = {}
+    events = Events()
+    engine = engine_for(settings)
+    render("Okay.", settings)  # the voice's start-up (load, first inference) is once per process
+    with Speaker(settings, on_event=events) as spk, RoomRecorder() as rec:
+        for run in range(runs):
+            for size in ("tiny", "short", "long"):
+                for kind in ("uncached", "cached"):
+                    if size == "tiny":
+                        text = f"Set {NUMBERS[run % 20]} of twenty."
+                    elif size == "short":
+                        text = f"{NUMBERS[run % 20].capitalize()} {SHORT}"
+                    else:
+                        text = f"{WORDS} {NUMBERS[run % 20]} {run}" if kind == "uncached" else WORDS
+                    if kind == "cached":
+                        render(text, settings)
+                    time.sleep(0.3)
+                    t = time.monotonic()
+                    key = spk.say(text)
+                    events.wait(key, FINISHED)
+                    time.sleep(0.15)
+                    res.setdefault(f"{size} {kind}", []).append(onset_after(rec, t))
+                    res.setdefault(f"{size} {kind} started", []).append(events.wait(key, STARTED).at - t)
+            key = spk.say(f"{WORDS}. {WORDS} {run}.")  # uncached, two sentences: stop while rendering
+            events.wait(key, STARTED)
             time.sleep(1.0 + 0.13 * run)
             t_stop = time.monotonic()
             spk.stop()
-            wait(key, STOPPED)
+            events.wait(key, STOPPED)
             time.sleep(0.4)
             i = rec.sample_at(t_stop)
             db = window_db(rec.audio[i : rec.sample_at(t_stop + 0.35)], rec.rate, 5)
             loud = np.flatnonzero(db > -50)
-            results["stop"].append(0.0 if loud.size == 0 else (loud[-1] + 1) * 0.005
-                                   + rec.time_of_sample(i) - t_stop)
+            res.setdefault("stop", []).append(0.0 if loud.size == 0 else (loud[-1] + 1) * 0.005
+                                              + rec.time_of_sample(i) - t_stop)
 
-    # render speed (pyttsx3 only, no cache)
-    per_s = []
-    for run in range(args.runs):
+    for run in range(runs):  # the engine alone, no cache
         t = time.perf_counter()
-        x, sr = synth.synthesize(f"{WORDS} {NUMBERS[(run + 7) % 20]}", synth.resolve_voice(""), settings.rate)
-        per_s.append((time.perf_counter() - t) / (x.size / sr))
+        pieces = list(engine.sentences(f"{WORDS} {NUMBERS[(run + 7) % 20]}.", settings.rate))
+        n = sum(p.size for p in pieces)
+        res.setdefault("render", []).append((time.perf_counter() - t) / (n / engine.sample_rate))
 
     # CPU and memory while speaking (no recorder in this process)
-    long_text = " ".join([WORDS] * 2)
-    render(long_text, settings)
-    cpu, rss = [], []
-    with Speaker(settings, on_event=on_event) as spk:
-        for n in range(3):
-            key = spk.say(long_text, key=f"cpu-{n}")
-            wait(key, STARTED)
-            c0, w0, peak = time.process_time(), time.monotonic(), rss_mb()
-            while not any(e.key == key and e.kind == FINISHED for e in events):
-                peak = max(peak, rss_mb())
-                time.sleep(0.05)
-            cpu.append(100 * (time.process_time() - c0) / (time.monotonic() - w0))
-            rss.append(peak)
+    with Speaker(settings, on_event=events) as spk:
+        for kind in ("cached", "uncached"):
+            for n in range(3):
+                text = " ".join([WORDS + "."] * 2) if kind == "cached" else f"{WORDS} {NUMBERS[n]}. {WORDS} {n}."
+                if kind == "cached":
+                    render(text, settings)
+                key = spk.say(text, key=f"cpu-{kind}-{n}")
+                c0, w0, peak = time.process_time(), time.monotonic(), rss_mb()
+                while not any(e.key == key and e.kind == FINISHED for e in events.items):
+                    peak = max(peak, rss_mb())
+                    time.sleep(0.05)
+                res.setdefault(f"cpu {kind}", []).append(100 * (time.process_time() - c0) / (time.monotonic() - w0))
+                res.setdefault("rss", []).append(peak)
+    return res
 
-    ms = lambda v: f"{1000 * statistics.median(v):.0f} ms"  # noqa: E731
-    rng = lambda v: f"{1000 * min(v):.0f}–{1000 * max(v):.0f} ms"  # noqa: E731
-    print(f"Speech out, virtual room, {args.runs} runs, median (range); {os.cpu_count()} cores\n")
-    print("| measure | median | range | goal |")
-    print("|---|---|---|---|")
-    print(f"| say -> first sample in the room, cached 20-word sentence | {ms(results['cached'])} | {rng(results['cached'])} | < 150 ms |")
-    print(f"| say -> first sample in the room, uncached 20-word sentence | {ms(results['uncached'])} | {rng(results['uncached'])} | < 400 ms |")
-    print(f"| say -> `started` event, cached / uncached | {ms(results['started_c'])} / {ms(results['started_u'])} | | |")
-    print(f"| stop() -> silence in the room | {ms(results['stop'])} | {rng(results['stop'])} | < 50 ms |")
-    print(f"| render time per second of speech (pyttsx3) | {1000 * statistics.median(per_s):.1f} ms/s | "
-          f"{1000 * min(per_s):.1f}–{1000 * max(per_s):.1f} ms/s | |")
-    print(f"| CPU while speaking (this process) | {statistics.median(cpu):.1f}% of a core | "
-          f"{min(cpu):.1f}–{max(cpu):.1f}% | |")
-    print(f"| peak RSS while speaking | {statistics.median(rss):.0f} MB | | |")
+
+def intelligibility(settings, limit: int | None = None) -> list[tuple[str, bool, str, float]]:
+    """(sentence, is_safety, heard, word error rate) for every built-in sentence, said in the room."""
+    import jiwer
+    import numpy as np
+    from faster_whisper import WhisperModel
+    from roomkit import RoomRecorder
+
+    from voice_coach.hearing.whisper_engine import default_model_path
+    from voice_coach.speech import FINISHED, STARTED, Speaker
+
+    sentences = routine_sentences()[:limit]
+    events = Events()
+    spans = []
+    with Speaker(settings, on_event=events) as spk, RoomRecorder() as rec:
+        for i, (text, _) in enumerate(sentences):
+            key = spk.say(text, key=f"s{i}")
+            done = events.wait(key, FINISHED, timeout=120)
+            start = events.wait(key, STARTED)
+            spans.append((start.at - 0.15, done.at + 0.1) if done and start else None)
+            time.sleep(0.25)
+        time.sleep(0.3)
+        audio = rec.audio
+        bounds = [None if s is None else (rec.sample_at(s[0]), rec.sample_at(s[1])) for s in spans]
+    model = WhisperModel(str(default_model_path()), device="cpu", compute_type="int8", cpu_threads=2)
+    out = []
+    for (text, safety), b in zip(sentences, bounds):
+        heard = ""
+        if b is not None:
+            clip = np.ascontiguousarray(audio[b[0] : b[1]], dtype=np.float32)
+            segs, _ = model.transcribe(clip, language="en", beam_size=5, initial_prompt=None,
+                                       condition_on_previous_text=False, vad_filter=False,
+                                       without_timestamps=True, temperature=0.0)
+            heard = " ".join(s.text.strip() for s in segs)
+        ref, hyp = normalise(text), normalise(heard)
+        out.append((text, safety, heard, jiwer.wer(ref, hyp) if hyp else 1.0))
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--engine", choices=("piper", "pyttsx3"), default="piper")
+    ap.add_argument("--threads", type=int, default=1, help="Piper's CPU threads (speech.threads)")
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--only", choices=("latency", "intelligibility"), default=None)
+    ap.add_argument("--limit", type=int, default=None, help="only the first N sentences (a quick check)")
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="bench-speech-")
+    os.environ["XDG_CACHE_HOME"] = tmp  # a fresh prompt cache: "uncached" really is
+    room_env()
+    from voice_coach import audio
+    from voice_coach.settings import SpeechSettings
+    from voice_coach.speech import synth
+    from voice_coach.speech.engines import engine_for
+
+    audio.rescan()
+    settings = SpeechSettings(engine=args.engine, threads=args.threads)
+    engine = engine_for(settings)
+    if engine.engine != args.engine:
+        print(f"bench_speech_out: asked for {args.engine}, but {engine.describe()} speaks; see the warning above",
+              file=sys.stderr)
+        return 2
+    print(f"Speech out with the {engine.describe()}, rate {settings.rate} wpm, virtual room, "
+          f"{os.cpu_count()} cores\n")
+
+    if args.only != "intelligibility":
+        r = latency(settings, args.runs)
+        ms = lambda v: f"{1000 * statistics.median(v):.0f} ms"  # noqa: E731
+        rng = lambda v: f"{1000 * min(v):.0f}–{1000 * max(v):.0f} ms"  # noqa: E731
+        pct = lambda v: f"{statistics.median(v):.0f}% ({min(v):.0f}–{max(v):.0f}%)"  # noqa: E731
+        print(f"{args.runs} runs, median (range)\n")
+        print("| measure | median | range | goal |")
+        print("|---|---|---|---|")
+        for size, label in (("tiny", "one 4-word sentence"), ("short", "one 6-word sentence"),
+                            ("long", "one 20-word sentence")):
+            for kind, goal in (("uncached", "" if size == "long" else "<= 150 ms"), ("cached", "< 150 ms")):
+                v = r[f"{size} {kind}"]
+                print(f"| say -> first sample in the room, {kind}, {label} | {ms(v)} | {rng(v)} | {goal} |")
+        print(f"| say -> `started` event, 6 words cached / uncached | {ms(r['short cached started'])} / "
+              f"{ms(r['short uncached started'])} | | |")
+        print(f"| stop() -> silence in the room (mid-sentence, next sentence rendering) | {ms(r['stop'])} | "
+              f"{rng(r['stop'])} | <= 50 ms |")
+        print(f"| render time per second of speech ({engine.engine}, {args.threads} thread(s)) | "
+              f"{1000 * statistics.median(r['render']):.0f} ms/s | {1000 * min(r['render']):.0f}–"
+              f"{1000 * max(r['render']):.0f} ms/s | |")
+        print(f"| CPU while speaking, cached (playback only) | {pct(r['cpu cached'])} of a core | | |")
+        print(f"| CPU while speaking, uncached (rendering while playing) | {pct(r['cpu uncached'])} of a core | | |")
+        print(f"| peak RSS while speaking | {max(r['rss']):.0f} MB | | |")
+        print()
+
+    if args.only != "latency":
+        rows = intelligibility(settings, args.limit)
+        wers = [w for *_, w in rows]
+        safety = [row for row in rows if row[1]]
+        print(f"Intelligibility: {len(rows)} distinct sentences of the built-in routines, said in the room, "
+              "heard by faster-whisper tiny.en (beam 5, no prompt)\n")
+        print("| measure | value | goal |")
+        print("|---|---|---|")
+        print(f"| word error rate, mean over sentences | {100 * statistics.mean(wers):.1f}% | <= 5% |")
+        words = sum(len(normalise(t).split()) for t, *_ in rows)
+        pooled = sum(w * len(normalise(t).split()) for t, _, _, w in rows) / words
+        print(f"| word error rate, all {words} words pooled | {100 * pooled:.1f}% | |")
+        print(f"| sentences heard exactly | {sum(w == 0 for w in wers)} of {len(rows)} | |")
+        print(f"| safety / red-flag sentences: worst | {100 * max([w for *_, w in safety] or [0]):.0f}% "
+              f"({len(safety)} sentences, {sum(w > 0.10 for *_, w in safety)} above 10%) | <= 10% |")
+        print("\nWorst 5 sentences\n")
+        print("| WER | said | heard |")
+        print("|---|---|---|")
+        for text, is_safety, heard, w in sorted(rows, key=lambda row: -row[3])[:5]:
+            print(f"| {100 * w:.0f}%{' (safety)' if is_safety else ''} | {text} | {heard.strip()} |")
+        print("\nSafety / red-flag sentences\n")
+        print("| WER | said | heard |")
+        print("|---|---|---|")
+        for text, _, heard, w in safety:
+            print(f"| {100 * w:.0f}% | {text} | {heard.strip()} |")
     if synth.fallback_reason():
         print(f"\nNote: pyttsx3 was given up ({synth.fallback_reason()}); espeak-ng program used.")
     return 0
