@@ -27,7 +27,8 @@ def register(sub) -> None:
 
 
 def _say(args) -> int:
-    from voice_coach.speech import ERROR, FINISHED, STOPPED, Speaker, render, write_wav
+    from voice_coach.speech import ERROR, FINISHED, STOPPED, Speaker, write_wav
+    from voice_coach.speech.engines import engine_for
 
     speech = settings_mod.load().speech
     if not args.text.strip():
@@ -39,7 +40,7 @@ def _say(args) -> int:
             raise UserError(f"cannot write {args.wav}: {exc.strerror or exc}") from None
         print(path)
         return 0
-    render(args.text, speech)  # a bad voice is a clear error here, before any device is opened
+    engine_for(speech)  # a bad voice is a clear error here, before any device is opened
     outcome: dict = {}
     done = threading.Event()
 

