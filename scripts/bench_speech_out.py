@@ -189,15 +189,17 @@ def latency(settings, runs: int) -> dict[str, list[float]]:
     return res
 
 
-def intelligibility(settings, limit: int | None = None) -> list[tuple[str, bool, str, float]]:
-    """(sentence, is_safety, heard, word error rate) for every built-in sentence, said in the room."""
+def intelligibility(settings, limit: int | None = None) -> list[tuple[str, bool, str, float, float]]:
+    """(sentence, is_safety, heard, word error rate, dropout s) for every built-in sentence, said in
+    the room. Dropout: how much longer the sentence took to play than its samples last (ALSA
+    underruns on a loaded machine), above the smallest such excess (the stream's fixed tail)."""
     import jiwer
     import numpy as np
     from faster_whisper import WhisperModel
     from roomkit import RoomRecorder
 
     from voice_coach.hearing.whisper_engine import default_model_path
-    from voice_coach.speech import FINISHED, STARTED, Speaker
+    from voice_coach.speech import FINISHED, STARTED, Speaker, render
 
     sentences = routine_sentences()[:limit]
     events = Events()
@@ -212,9 +214,14 @@ def intelligibility(settings, limit: int | None = None) -> list[tuple[str, bool,
         time.sleep(0.3)
         audio = rec.audio
         bounds = [None if s is None else (rec.sample_at(s[0]), rec.sample_at(s[1])) for s in spans]
+    excess = []
+    for (text, _), span in zip(sentences, spans):
+        x, sr = render(text, settings)  # from the cache: what was played
+        excess.append(float("nan") if span is None else (span[1] - span[0] - 0.25) - x.size / sr)
+    base = min(e for e in excess if e == e)
     model = WhisperModel(str(default_model_path()), device="cpu", compute_type="int8", cpu_threads=2)
     out = []
-    for (text, safety), b in zip(sentences, bounds):
+    for (text, safety), b, e in zip(sentences, bounds, excess):
         heard = ""
         if b is not None:
             clip = np.ascontiguousarray(audio[b[0] : b[1]], dtype=np.float32)
@@ -223,7 +230,7 @@ def intelligibility(settings, limit: int | None = None) -> list[tuple[str, bool,
                                        without_timestamps=True, temperature=0.0)
             heard = " ".join(s.text.strip() for s in segs)
         ref, hyp = normalise(text), normalise(heard)
-        out.append((text, safety, heard, jiwer.wer(ref, hyp) if hyp else 1.0))
+        out.append((text, safety, heard, jiwer.wer(ref, hyp) if hyp else 1.0, e - base))
     return out
 
 
@@ -280,29 +287,32 @@ def main() -> int:
 
     if args.only != "latency":
         rows = intelligibility(settings, args.limit)
-        wers = [w for *_, w in rows]
+        wers = [row[3] for row in rows]
         safety = [row for row in rows if row[1]]
+        drops = [row[4] for row in rows]
         print(f"Intelligibility: {len(rows)} distinct sentences of the built-in routines, said in the room, "
               "heard by faster-whisper tiny.en (beam 5, no prompt)\n")
         print("| measure | value | goal |")
         print("|---|---|---|")
         print(f"| word error rate, mean over sentences | {100 * statistics.mean(wers):.1f}% | <= 5% |")
         words = sum(len(normalise(t).split()) for t, *_ in rows)
-        pooled = sum(w * len(normalise(t).split()) for t, _, _, w in rows) / words
+        pooled = sum(row[3] * len(normalise(row[0]).split()) for row in rows) / words
         print(f"| word error rate, all {words} words pooled | {100 * pooled:.1f}% | |")
         print(f"| sentences heard exactly | {sum(w == 0 for w in wers)} of {len(rows)} | |")
-        print(f"| safety / red-flag sentences: worst | {100 * max([w for *_, w in safety] or [0]):.0f}% "
-              f"({len(safety)} sentences, {sum(w > 0.10 for *_, w in safety)} above 10%) | <= 10% |")
+        print(f"| safety / red-flag sentences: worst | {100 * max([r[3] for r in safety] or [0]):.0f}% "
+              f"({len(safety)} sentences, {sum(r[3] > 0.10 for r in safety)} above 10%) | <= 10% |")
+        print(f"| sentences with playback dropouts > 50 ms (machine load) | {sum(d > 0.05 for d in drops)} "
+              f"(worst {1000 * max(drops):.0f} ms) | 0 |")
         print("\nWorst 5 sentences\n")
-        print("| WER | said | heard |")
-        print("|---|---|---|")
-        for text, is_safety, heard, w in sorted(rows, key=lambda row: -row[3])[:5]:
-            print(f"| {100 * w:.0f}%{' (safety)' if is_safety else ''} | {text} | {heard.strip()} |")
+        print("| WER | said | heard | dropout |")
+        print("|---|---|---|---|")
+        for text, is_safety, heard, w, d in sorted(rows, key=lambda row: -row[3])[:5]:
+            print(f"| {100 * w:.0f}%{' (safety)' if is_safety else ''} | {text} | {heard.strip()} | {1000 * d:.0f} ms |")
         print("\nSafety / red-flag sentences\n")
-        print("| WER | said | heard |")
-        print("|---|---|---|")
-        for text, _, heard, w in safety:
-            print(f"| {100 * w:.0f}% | {text} | {heard.strip()} |")
+        print("| WER | said | heard | dropout |")
+        print("|---|---|---|---|")
+        for text, _, heard, w, d in safety:
+            print(f"| {100 * w:.0f}% | {text} | {heard.strip()} | {1000 * d:.0f} ms |")
     if synth.fallback_reason():
         print(f"\nNote: pyttsx3 was given up ({synth.fallback_reason()}); espeak-ng program used.")
     return 0

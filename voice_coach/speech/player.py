@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import os
 import queue
 import threading
 import time
@@ -67,6 +68,16 @@ class _Item:
     key: str
     kind: str  # "speech" | "chime"
     payload: str  # the text, or the chime kind
+
+
+def _background_priority(step: int = 5) -> None:
+    """Lower this thread's CPU priority (Linux: threads have their own nice value), so a render in
+    the background never starves the stream callback of the utterance that is playing."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + step))
+    except (AttributeError, OSError):  # not Linux, or not allowed: a render still works
+        pass
 
 
 def rms_db(x: np.ndarray) -> float:
@@ -239,6 +250,7 @@ class Speaker:
                 self._cv.notify_all()
 
     def _prepare_loop(self) -> None:
+        _background_priority()
         while not self._closed:
             try:
                 text = self._prep_queue.get_nowait()
@@ -307,6 +319,7 @@ class Speaker:
         return feed, None
 
     def _render_rest(self, pieces, feed: _Feed) -> None:
+        _background_priority()
         try:
             for x, sr in pieces:
                 if feed.cancel.is_set():
