@@ -25,7 +25,7 @@ class SpeechSettings:
 
     engine: str = "auto"  # auto (Piper when installed, else pyttsx3) | piper | pyttsx3
     voice_path: str = ""  # a Piper voice (.onnx, with its .onnx.json beside it); "" = the bundled voice
-    voice: str = ""  # a pyttsx3 voice id or name fragment; "" = the engine's default for the language
+    voice: str = ""  # a pyttsx3 voice id or name fragment (with engine auto: pyttsx3 speaks); "" = default
     rate: int = 165  # words per minute (both engines)
     volume: float = 0.9  # 0.0 .. 1.0
     output_device: str = ""  # PortAudio device name fragment or index; "" = the system default

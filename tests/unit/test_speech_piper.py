@@ -176,3 +176,10 @@ def test_an_uninstalled_voice_package_falls_back_with_a_notice_and_no_traceback(
     shown = subprocess.run([sys.executable, "-m", "voice_coach", "config", "show"], capture_output=True,
                            text=True, timeout=60, env=env)
     assert shown.returncode == 0 and "# voice in use: pyttsx3" in shown.stdout, shown.stdout
+
+
+def test_an_espeak_voice_in_speech_voice_keeps_choosing_espeak(joe):
+    """A settings file from before Piper (speech.voice = an espeak voice) still gets that voice."""
+    engine = engines.engine_for(SpeechSettings(voice="en-gb-x-rp"))
+    assert (engine.engine, engine.voice) == ("pyttsx3", "gmw/en-gb-x-rp")
+    assert engines.engine_for(SpeechSettings(voice="en-gb-x-rp", engine="piper")).engine == "piper"

@@ -1,4 +1,4 @@
-"""Speech out: synthesis (pyttsx3) -> PCM, a prompt cache, and interruptible playback.
+"""Speech out: synthesis (Piper, or pyttsx3) -> PCM, a prompt cache, and interruptible playback.
 
 Public API: :class:`Speaker`, :class:`PlaybackEvent`, :func:`render`, :func:`write_wav`.
 """

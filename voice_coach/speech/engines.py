@@ -1,7 +1,7 @@
 """Which speech engine speaks: Piper's neural voice when it is installed, pyttsx3 otherwise.
 
 Both engines offer the same small interface (``engine``, ``voice``, ``sample_rate``, ``describe()``,
-``sentences(text, wpm)`` yielding int16 PCM per sentence), so render, cache and player never ask
+``sentences(text, wpm, background)`` yielding int16 PCM per sentence), so render, cache and player never ask
 which one they have. pyttsx3 is the fallback (32-bit ARM has no Piper wheels; a missing or broken
 voice; ``speech.engine = "pyttsx3"``; a language the Piper voice does not speak). A fallback is
 said once per process as one warning line, never a traceback.
@@ -39,7 +39,7 @@ class Pyttsx3Speech:
     def describe(self) -> str:
         return f"pyttsx3 / espeak-ng voice {self.voice}"
 
-    def sentences(self, text: str, wpm: int) -> Iterator[np.ndarray]:
+    def sentences(self, text: str, wpm: int, background: bool = False) -> Iterator[np.ndarray]:
         x, _ = synth.synthesize(text, self.voice, wpm)
         yield x
 
@@ -50,10 +50,21 @@ def _notice(message: str) -> None:
         log.warning("%s", message)
 
 
-def why_not_piper(settings: SpeechSettings) -> str | None:
-    """Why Piper cannot be tried at all (None if it can), without loading the model."""
+def chose_pyttsx3(settings: SpeechSettings) -> str | None:
+    """The setting by which the user chose pyttsx3, if any: the engine, or (with engine auto and no
+    Piper voice_path) an espeak voice in speech.voice, which keeps meaning what it meant before Piper."""
     if settings.engine == "pyttsx3":
         return "speech.engine = pyttsx3"
+    if settings.engine == "auto" and settings.voice and not settings.voice_path:
+        return f"speech.voice = {settings.voice!r}"
+    return None
+
+
+def why_not_piper(settings: SpeechSettings) -> str | None:
+    """Why Piper will not speak (None if it can), without loading the model."""
+    chosen = chose_pyttsx3(settings)
+    if chosen:
+        return chosen
     if platform.machine().lower() in ("armv7l", "armv6l", "armhf") and not settings.voice_path:
         return f"Piper has no wheels for 32-bit ARM ({platform.machine()})"
     try:
@@ -90,7 +101,7 @@ def _choose(settings: SpeechSettings, language: str):
             log.info("the Piper voice %s does not speak '%s'; using pyttsx3", voice.voice, language)
             reason = ""
     fallback = Pyttsx3Speech(settings.voice)
-    if reason and settings.engine != "pyttsx3":
+    if reason and not chose_pyttsx3(settings):
         _notice(f"{reason}: speaking with the {fallback.describe()} instead")
     else:
         log.info("speaking with the %s", fallback.describe())

@@ -113,6 +113,8 @@ class PiperSpeech:
             raise VoiceUnavailable(f"the Piper voice {files.model} cannot be loaded: {first}") from None
         self._voice = PiperVoice(session=session, config=config)
         self._lock = threading.Lock()
+        self._turn = threading.Condition()
+        self._foreground = 0  # prompts waiting to be said: background renders let them go first
         self.files = files
         self.threads = int(threads)
         self.voice = files.name
@@ -132,8 +134,11 @@ class PiperSpeech:
         scale = (60.0 / max(1, int(wpm)) - SECONDS_PER_WORD_FIXED) / SECONDS_PER_WORD_PER_SCALE
         return min(LENGTH_SCALE_MAX, max(LENGTH_SCALE_MIN, scale))
 
-    def sentences(self, text: str, wpm: int) -> Iterator[np.ndarray]:
-        """int16 PCM per sentence; the gap before a sentence is part of it, the last tail is short."""
+    def sentences(self, text: str, wpm: int, background: bool = False) -> Iterator[np.ndarray]:
+        """int16 PCM per sentence; the gap before a sentence is part of it, the last tail is short.
+
+        A ``background`` render (prerendering) waits between sentences while a prompt is rendering.
+        """
         from piper import SynthesisConfig
 
         scale = self.length_scale(wpm)
@@ -141,8 +146,7 @@ class PiperSpeech:
         gap = np.zeros(int(SENTENCE_GAP_S * scale * self.sample_rate), np.int16)
         first = True
         while True:
-            with self._lock:  # one render at a time per voice; released between sentences
-                chunk = next(chunks, None)
+            chunk = self._next(chunks, background)
             if chunk is None:
                 return
             x = _trim(chunk.audio_int16_array, self.sample_rate)
@@ -150,6 +154,23 @@ class PiperSpeech:
                 continue
             yield x if first else np.concatenate([gap, x])
             first = False
+
+
+    def _next(self, chunks, background: bool):
+        """The next sentence, rendered under the voice's lock (one render at a time per voice)."""
+        with self._turn:
+            if background:
+                self._turn.wait_for(lambda: self._foreground == 0)
+            else:
+                self._foreground += 1
+        try:
+            with self._lock:
+                return next(chunks, None)
+        finally:
+            if not background:
+                with self._turn:
+                    self._foreground -= 1
+                    self._turn.notify_all()
 
 
 def _trim(x: np.ndarray, rate: int) -> np.ndarray:

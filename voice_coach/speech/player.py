@@ -125,6 +125,7 @@ class Speaker:
         self._prep_queue: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._prep_thread: threading.Thread | None = None
         self._renderers: list[threading.Thread] = []
+        self._prepared: dict[str, None] = {}  # every text given to prepare(), in order
         self._thread = threading.Thread(target=self._run, name="voice-coach-speaker", daemon=True)
         self._thread.start()
 
@@ -144,6 +145,7 @@ class Speaker:
         for t in texts:
             if t and t.strip():
                 self._prep_queue.put(t)
+                self._prepared.setdefault(t, None)
         with self._cv:
             if self._closed or (self._prep_thread and self._prep_thread.is_alive()):
                 return
@@ -184,8 +186,14 @@ class Speaker:
         return self._volume
 
     def adjust_rate(self, step: int) -> int:
-        """Slower (<0) or faster (>0) by ``step`` notches, from the next utterance; returns wpm."""
-        self._wpm = int(min(RATE_MAX, max(RATE_MIN, self._wpm + int(step) * RATE_STEP)))
+        """Slower (<0) or faster (>0) by ``step`` notches, from the next utterance; returns wpm.
+
+        The prepared prompts are rendered again at the new rate, in the background.
+        """
+        wpm = int(min(RATE_MAX, max(RATE_MIN, self._wpm + int(step) * RATE_STEP)))
+        changed, self._wpm = wpm != self._wpm, wpm
+        if changed and self._prepared and not self._closed:
+            self.prepare(list(self._prepared))
         return self._wpm
 
     def adjust_volume(self, step: int) -> float:
@@ -257,7 +265,8 @@ class Speaker:
             except queue.Empty:
                 return
             try:
-                render(text, self._settings, rate=self._wpm, cache=self._cache, language=self.language)
+                render(text, self._settings, rate=self._wpm, cache=self._cache, language=self.language,
+                       background=True)
             except Exception as exc:  # logged once per cause; say() will report it as an error event
                 first = str(exc) not in self._prep_errors
                 self._prep_errors.add(str(exc))

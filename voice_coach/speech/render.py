@@ -24,13 +24,14 @@ def cache_for(settings: SpeechSettings) -> PromptCache:
 
 def sentences(
     text: str, settings: SpeechSettings, *, rate: int | None = None, cache: PromptCache | None = None,
-    language: str = "en",
+    language: str = "en", background: bool = False,
 ) -> Iterator[tuple[np.ndarray, int]]:
     """``text`` as (mono int16 PCM, sample rate) pieces, the first as soon as it is rendered.
 
     ``rate`` (words per minute) overrides ``settings.rate`` (the session's slower/faster).
     Volume is not baked in: the player applies it, so one cached entry serves every volume.
-    Stop iterating (or close the generator) and nothing half-rendered is cached.
+    Stop iterating (or close the generator) and nothing half-rendered is cached. A ``background``
+    render (prerendering) lets prompts that are about to be said go first.
     """
     wpm = int(rate if rate is not None else settings.rate)
     cache = cache if cache is not None else cache_for(settings)
@@ -42,7 +43,7 @@ def sentences(
         return
     parts: list[np.ndarray] = []
     try:
-        for x in engine.sentences(text, wpm):
+        for x in engine.sentences(text, wpm, background):
             parts.append(x)
             yield x, engine.sample_rate
     except UserError:
@@ -51,7 +52,7 @@ def sentences(
         if engine.engine == "pyttsx3" or parts:
             raise
         engines.give_up(settings, engine, exc)
-        yield from sentences(text, settings, rate=wpm, cache=cache, language=language)
+        yield from sentences(text, settings, rate=wpm, cache=cache, language=language, background=background)
         return
     if parts:
         cache.put(key, np.concatenate(parts), engine.sample_rate)
@@ -59,10 +60,10 @@ def sentences(
 
 def render(
     text: str, settings: SpeechSettings, *, rate: int | None = None, cache: PromptCache | None = None,
-    language: str = "en",
+    language: str = "en", background: bool = False,
 ) -> tuple[np.ndarray, int]:
     """``text`` as mono int16 PCM and its sample rate; from the cache when it was rendered before."""
-    pieces = list(sentences(text, settings, rate=rate, cache=cache, language=language))
+    pieces = list(sentences(text, settings, rate=rate, cache=cache, language=language, background=background))
     if not pieces:
         return np.zeros(0, np.int16), engines.engine_for(settings, language).sample_rate
     sr = pieces[0][1]
