@@ -183,3 +183,17 @@ def test_an_espeak_voice_in_speech_voice_keeps_choosing_espeak(joe):
     engine = engines.engine_for(SpeechSettings(voice="en-gb-x-rp"))
     assert (engine.engine, engine.voice) == ("pyttsx3", "gmw/en-gb-x-rp")
     assert engines.engine_for(SpeechSettings(voice="en-gb-x-rp", engine="piper")).engine == "piper"
+
+
+def test_voices_and_config_show_name_the_voice_in_use():
+    run = lambda *a: subprocess.run([sys.executable, "-m", "voice_coach", *a], capture_output=True,  # noqa: E731
+                                    text=True, timeout=120)
+    voices = run("voices")
+    assert voices.returncode == 0, voices.stderr
+    assert voices.stdout.startswith("speaking with: Piper voice en_US-joe-medium"), voices.stdout
+    assert "GPL-3.0" in voices.stdout and "CC0" in voices.stdout and "gmw/en-us" in voices.stdout
+    shown = run("config", "show")
+    assert "# voice in use: Piper voice en_US-joe-medium" in shown.stdout, shown.stdout
+    assert run("config", "set", "speech.engine", "pyttsx3").returncode == 0
+    assert run("voices").stdout.startswith("speaking with: pyttsx3 / espeak-ng voice gmw/en"), "the choice is shown"
+    assert "# voice in use: pyttsx3 / espeak-ng (speech.engine = pyttsx3)" in run("config", "show").stdout

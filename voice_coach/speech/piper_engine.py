@@ -33,6 +33,7 @@ SECONDS_PER_WORD_FIXED, SECONDS_PER_WORD_PER_SCALE = 0.074, 0.216
 LENGTH_SCALE_MIN, LENGTH_SCALE_MAX = 0.4, 4.0
 KEEP_TAIL_S = 0.05  # of a sentence's trailing silence (the rest only delays "finished")
 SENTENCE_GAP_S = 0.2  # silence between sentences (Piper's own tail + lead), scaled with the rate
+WARM_UP_WPM = 165
 FLOOR = 300  # int16 level below which a sentence's end counts as silence
 
 _load_lock = threading.Lock()
@@ -190,5 +191,7 @@ def load(voice_path: str = "", threads: int = 1) -> PiperSpeech:
         voice = _loaded.get(key)
         if voice is None:
             voice = _loaded[key] = PiperSpeech(files, threads)
+            for _ in voice.sentences("Okay.", WARM_UP_WPM):  # the first inference is the slow one:
+                pass  # not the first prompt's
             log.info("loaded the %s", voice.describe())
         return voice
