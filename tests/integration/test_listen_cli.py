@@ -80,3 +80,24 @@ def test_listen_missing_or_unreadable_file_is_a_clear_error(tmp_path, wavs):
 def test_listen_bad_model_path_is_a_clear_error(tmp_path, wavs):
     r = cli("listen", "--model", str(tmp_path / "nope"), "--wav", str(wavs["next"]))
     assert r.returncode == 2 and "not a folder" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_clip_trimmed_to_its_first_and_last_sample_is_heard_like_the_padded_one(tmp_path):
+    """A real "yes" (tests/data/real) cut so that speech starts at the first sample and ends at the
+    last: `listen --wav` treats a file's edges as silence, so it hears what it hears with padding."""
+    import wave
+
+    with wave.open(str(ROOT / "tests" / "data" / "real" / "yes-sc1_2.wav")) as w:
+        x = np.frombuffer(w.readframes(w.getnframes()), np.int16)
+    frames = x[: len(x) // 160 * 160].reshape(-1, 160).astype(np.float64)
+    loud = np.flatnonzero(np.sqrt(np.mean(frames ** 2, axis=1)) > 10 ** (-35 / 20) * 32768)
+    trimmed = x[loud[0] * 160 : (loud[-1] + 1) * 160]
+    padded = np.concatenate([np.zeros(16000, np.int16), trimmed, np.zeros(16000, np.int16)])
+    for name, pcm in (("trimmed", trimmed), ("padded", padded)):
+        with wave.open(str(tmp_path / f"{name}.wav"), "wb") as w:
+            w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000), w.writeframes(pcm.tobytes())
+    assert len(trimmed) < 0.6 * len(x)  # the clip's own silence really is gone
+    r = cli("listen", "--engine", "whisper", "--json", "--wav", str(tmp_path / "trimmed.wav"), str(tmp_path / "padded.wav"))
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [(Path(o["file"]).stem, o["command"]) for o in rows] == [("trimmed", "yes"), ("padded", "yes")], rows

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 
 from voice_coach.errors import UserError
-from voice_coach.hearing.base import SegmentingRecognizer
+from voice_coach.hearing.base import Decoded, SegmentingRecognizer
 from voice_coach.hearing.types import SAMPLE_RATE
 from voice_coach.vocabulary import Vocabulary
 
@@ -107,15 +107,15 @@ class VoskRecognizer(SegmentingRecognizer):
         if self._rec.AcceptWaveform(pcm):
             self._parts.append(json.loads(self._rec.Result()))
 
-    def _finish(self) -> tuple[str | None, float | None]:
+    def _finish(self) -> Decoded:
         self._parts.append(json.loads(self._rec.FinalResult()))
         parts, self._parts = self._parts, []
         if not self.grammar:
-            return None, None
+            return Decoded(None)
         text = " ".join(p.get("text", "") for p in parts).strip()
         words = [w for p in parts for w in p.get("result", [])]
         conf = min((w.get("conf", 1.0) for w in words), default=None)
-        return (text or None), (round(conf, 3) if conf is not None else None)
+        return Decoded(text or None, round(conf, 3) if conf is not None else None)
 
     def _discard(self) -> None:
         self._rec.Reset()

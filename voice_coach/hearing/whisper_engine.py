@@ -1,9 +1,12 @@
-"""faster-whisper (tiny.en by default) on VAD-cut utterances, prompted with the command words.
+"""Whisper (tiny.en by default, CTranslate2 via faster-whisper) on VAD-cut utterances.
 
-Whisper decodes whole utterances, so each one is decoded the moment the segmenter closes it.
-Settings are the measured ones (docs/benchmarks.md, speech in, "Experiments"): int8, beam 1, no
-temperature fallback, the vocabulary as a capitalised, comma-separated ``initial_prompt``; only
-an exact single-phrase transcript counts.
+Each utterance is encoded once (:mod:`~voice_coach.hearing.whisper_decoder`, a window of
+``window_s`` rather than Whisper's fixed 30 s), transcribed greedily with the allowed phrases as
+the prompt, and the allowed phrases are ranked by the decoder's own scores
+(:mod:`~voice_coach.hearing.phrase_scorer`): the best one is taken when it is nearly as likely
+as the free transcript, so a real "five" written "Bye." still counts where a rating was asked.
+Settings are the measured ones (docs/benchmarks.md, "Speech in"): int8, greedy, capitalised,
+comma-separated prompt.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from voice_coach.errors import UserError
-from voice_coach.hearing.base import SegmentingRecognizer
+from voice_coach.hearing.base import Decoded, SegmentingRecognizer
 from voice_coach.hearing.interpret import capitalised_prompt
+from voice_coach.hearing.phrase_scorer import ScorerOptions, Verdict, rank
+from voice_coach.hearing.whisper_decoder import WhisperDecoder
 from voice_coach.vocabulary import Vocabulary
 
 _MODELS: dict[tuple[str, int], object] = {}
@@ -28,11 +33,16 @@ _LOCK = threading.Lock()
 class WhisperOptions:
     """How one utterance is prepared and decoded (the benchmark's experiments vary these)."""
 
-    beam_size: int = 1
-    max_new_tokens: int | None = 10  # "Coach, how am I doing?" is 7 tokens; longer output is no command
-    no_speech_threshold: float | None = 0.6  # faster-whisper's skip: no_speech > this and logprob < below
-    log_prob_threshold: float | None = -1.0
-    suppress_blank: bool = True
+    # encoder window when the allowed phrases are ranked: 3 s costs a tenth of Whisper's 30 s and,
+    # ranked, is as accurate on real people (docs/benchmarks.md, "Speech in")
+    window_s: float = 3.0
+    # ... and when the transcript itself must say it all (a wake word, serve's free requests): a short
+    # window makes Whisper repeat itself and garble longer phrases, so the full 30 s
+    free_window_s: float = 30.0
+    prompt: str = "allowed"  # allowed: the phrases allowed now, capitalised; none: no prompt
+    rank_phrases: bool = True  # rank the allowed phrases by score (False: exact transcript match only)
+    scorer: ScorerOptions = ScorerOptions(margin=0.5, floor=-1.5, first_token_floor=-4.0, max_candidates=6)
+    max_new_tokens: int = 10  # "Coach, how am I doing?" is 7 tokens; longer output is no command
     highpass_hz: float = 0.0  # remove rumble below this (motor hum, traffic, handling noise)
     target_dbfs: float | None = None  # scale the utterance so its speech is at this RMS level
     pad_s: float = 0.0  # low noise added before and after the utterance
@@ -108,15 +118,25 @@ class WhisperRecognizer(SegmentingRecognizer):
     def __init__(self, model_path: Path, vocab: Vocabulary, *, threads: int = 2,
                  options: WhisperOptions | None = None, **kwargs):
         super().__init__(vocab, **kwargs)
+        from faster_whisper.tokenizer import Tokenizer
+
         self.options = options or WhisperOptions()
         self.model_path = Path(model_path)
         self._model = load_model(self.model_path, threads)
+        tokenizer = Tokenizer(self._model.hf_tokenizer, self._model.model.is_multilingual,
+                              task="transcribe", language="en")
+        self.decoder = WhisperDecoder(self._model.model, tokenizer, self._model.feature_extractor,
+                                      window_s=self.options.window_s, max_new_tokens=self.options.max_new_tokens,
+                                      spellings={n: str(i) for i, n in enumerate(vocab.numbers)})
         self._chunks: list[bytes] = []
         self._rng = np.random.default_rng(0)
+        self.last: Verdict | None = None  # the last utterance's ranking, for logs and the benchmark
         self.prompt = self._prompt()
 
     def _prompt(self) -> str:
         o = self.options
+        if o.prompt == "none":
+            return ""
         return capitalised_prompt(_prompt_phrases(self.phrases(), o.prompt_order), self.wake_word, o.prompt_sep)
 
     def _allowed_changed(self) -> None:
@@ -131,22 +151,34 @@ class WhisperRecognizer(SegmentingRecognizer):
     def _discard(self) -> None:
         self._chunks = []
 
-    def transcribe(self, pcm: bytes) -> tuple[str | None, float | None]:
+    def decode(self, pcm: bytes) -> Decoded:
+        """Decode one utterance (16 kHz int16 PCM): the free transcript and the ranked phrase."""
         o = self.options
         audio = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
         audio = prepare(audio, o, self._rng)
-        segments, _ = self._model.transcribe(
-            audio, language="en", beam_size=o.beam_size, temperature=0.0, initial_prompt=self.prompt,
-            condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
-            no_speech_threshold=o.no_speech_threshold, log_prob_threshold=o.log_prob_threshold,
-            suppress_blank=o.suppress_blank, max_new_tokens=o.max_new_tokens,
-        )
-        segs = [s for s in segments if s.text.strip()]
-        if not segs:
-            return None, None
-        text = " ".join(s.text.strip() for s in segs)
-        return text, round(math.exp(sum(s.avg_logprob for s in segs) / len(segs)), 3)
+        # with a wake word every phrase would start "Coach, ...": the first token no longer tells
+        # them apart, so there the transcript itself must say "coach" and an exact phrase; serve's
+        # requests are free sentences, matched by their own parser
+        ranked = o.rank_phrases and not self.wake_word and not self.extra
+        self.decoder.load(audio, self.prompt, o.window_s if ranked else o.free_window_s)
+        if ranked:
+            verdict = rank(self.decoder, self.phrases(), o.scorer)
+        else:
+            text = self.decoder.free()[0]
+            verdict = Verdict(text, None, None, ())
+        self.last = verdict
+        best = verdict.best
+        confidence = round(math.exp(best.score), 3) if best is not None else None
+        return Decoded(verdict.text or None, confidence, verdict.phrase, ranked=ranked)
 
-    def _finish(self) -> tuple[str | None, float | None]:
+    def transcribe(self, pcm: bytes) -> tuple[str | None, float | None]:
+        """The free transcript of one utterance and the score of the best allowed phrase."""
+        d = self.decode(pcm)
+        return d.text, d.confidence
+
+    def _peek(self) -> Decoded:
+        return self.decode(b"".join(self._chunks)) if self._chunks else Decoded(None)
+
+    def _finish(self) -> Decoded:
         pcm, self._chunks = b"".join(self._chunks), []
-        return self.transcribe(pcm) if pcm else (None, None)
+        return self.decode(pcm) if pcm else Decoded(None)
