@@ -71,6 +71,14 @@ def test_an_unlikely_best_phrase_is_rejected_by_the_floor():
     assert (v.phrase, v.reason) == (None, "below floor")
 
 
+def test_a_phrase_the_transcript_spelled_needs_less_than_a_near_miss():
+    opts = ScorerOptions(margin=0.5, floor=-1.5, transcript_floor=-2.5)
+    said = rank(TableDecoder("next.", {"next": -2.0}), ["next"], opts)  # written out, but unsure
+    assert (said.phrase, said.reason) == ("next", "")
+    guessed = rank(TableDecoder("neck.", {"neck": -1.9, "next": -2.0}), ["next"], opts)  # never written
+    assert (guessed.phrase, guessed.reason) == (None, "below floor")
+
+
 def test_phrases_whose_first_token_is_implausible_are_not_scored():
     d = TableDecoder("yes.", {"yes": -0.1, "no": -20.0}, first={"yes": -0.1, "no": -20.0})
     v = rank(d, ["yes", "no"], ScorerOptions(first_token_floor=-10.0))

@@ -4,7 +4,8 @@ A free transcript followed by an exact match throws away what the decoder knows:
 "five" comes out as "Bye." and their "no" as "Nope.", although the model gave the allowed word
 nearly as much probability. So every allowed phrase is scored against the audio (teacher-forced
 through the decoder: log P(its tokens) + log P(the transcript ends there)) and the best one wins
-when it is (a) nearly as likely as the model's own free transcript and (b) likely enough at all.
+when it is (a) nearly as likely as the model's own free transcript and (b) likely enough at all:
+a phrase the transcript itself spelled needs less (``transcript_floor``) than one it did not.
 Both thresholds are measured on the negatives of the real-speech development set and the
 synthetic narration (docs/benchmarks.md, "Speech in"), so "bird" or a sentence stays nothing.
 
@@ -25,6 +26,7 @@ class ScorerOptions:
 
     margin: float = 2.0  # the best allowed phrase may be this much less likely than the free transcript
     floor: float = -4.0  # ... and must itself be at least this likely (e^-4 = 1.8%)
+    transcript_floor: float | None = None  # the floor when the free transcript is that phrase (None: floor)
     first_token_floor: float = -10.0  # phrases whose first token is less likely than this are not scored
     max_candidates: int = 3  # score at most this many forms (those with the likeliest first tokens)
 
@@ -84,14 +86,20 @@ def rank(decoder: TokenScorer, phrases: Sequence[str], options: ScorerOptions = 
     to_score = [form for _, form in candidates if not (free_score is not None and form == free_tokens)]
     scored = dict(zip(map(tuple, to_score), decoder.sequence_scores(to_score))) if to_score else {}
     by_phrase: dict[str, float] = {}
+    spelled: set[str] = set()  # phrases the free transcript spelled out itself
     for phrase, form in candidates:
         score = scored.get(tuple(form), free_score)
         by_phrase[phrase] = _logaddexp(by_phrase.get(phrase, -math.inf), score)  # "Five" or "five" or "5"
+        if free_score is not None and form == free_tokens:
+            spelled.add(phrase)
     ranked = tuple(sorted((Ranked(p, round(s, 3)) for p, s in by_phrase.items()), key=lambda r: -r.score))
     if not ranked:
         return Verdict(text, None, free_score, ranked, "no candidate")
     best = ranked[0]
-    if best.score < options.floor:
+    floor = options.floor
+    if best.phrase in spelled and options.transcript_floor is not None:
+        floor = options.transcript_floor
+    if best.score < floor:
         return Verdict(text, None, free_score, ranked, "below floor")
     if free_score is not None and best.score < free_score - options.margin:
         return Verdict(text, None, free_score, ranked, "margin")
