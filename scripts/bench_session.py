@@ -176,6 +176,8 @@ class SessionResult:
     load_end: float = 0.0
     drain: float = 0.0  # player's return minus WAV trailing silence minus the word's end in the room
     unexpected: list[str] = field(default_factory=list)
+    others: list = field(default_factory=list)  # (other word's clip, state events it caused)
+    said: list = field(default_factory=list)  # RecordedPerson: (word, file) in order
 
 
 class Driver:
@@ -286,7 +288,7 @@ WORDS = {
 
 def run_session(name: str, env: dict, args, lang: str, tmp: Path) -> SessionResult:
     import roomkit
-    from coachkit import CoachProcess, Person
+    from coachkit import CoachProcess, Person, RecordedPerson
 
     w = WORDS[lang]
     pain = lang == "en"
@@ -296,7 +298,10 @@ def run_session(name: str, env: dict, args, lang: str, tmp: Path) -> SessionResu
     result = SessionResult(name)
     folder = tmp / f"person-{lang}"
     folder.mkdir(exist_ok=True)
-    person = Person(folder, voice="en-us" if lang == "en" else "ko")
+    if lang == "en" and args.people:
+        person = RecordedPerson(folder, args.people)
+    else:
+        person = Person(folder, voice="en-us" if lang == "en" else "ko")
     for word in w.values():
         person.wav(word)  # synthesize before the clock starts
     recorder = roomkit.RoomRecorder().start()
@@ -330,6 +335,8 @@ def run_session(name: str, env: dict, args, lang: str, tmp: Path) -> SessionResu
         d.answer(w["next"], _step(3), "next")
         d.answer(w["stop"], _question("confirm_stop"), "stop")
         d.answer(w["no"], lambda e: e["type"] == "say" and "carry on" in e["text"], "no (carry on)")
+        if isinstance(person, RecordedPerson):
+            _other_words(coach, person, result, args)
         coach.wait_for(_step(4), timeout=120 + 720 / args.time_scale)  # the ice timer runs out
         d.answer(w["next"], _step(5), "next")  # the closing words follow by themselves
         if pain:
@@ -370,7 +377,31 @@ def run_session(name: str, env: dict, args, lang: str, tmp: Path) -> SessionResu
         for e in coach.events:
             f.write(json.dumps(e, ensure_ascii=False) + "\n")
     _unexpected(result, coach)
+    result.said = list(getattr(person, "said", []))
     return result
+
+
+STATE_EVENTS = ("step", "paused", "resumed", "question", "pain", "end", "skipped", "confirm")
+
+
+def _other_words(coach, person, result: SessionResult, args) -> None:
+    """Real people's other words ("bird", "tree", "on" ...) said during the timed ice step: none may
+    change anything (the timer keeps running, no step, pause or question)."""
+    import roomkit
+
+    clips = person.recordings("_other_")
+    if not clips:
+        return
+    step = coach.of_type("step")[-1]["index"]
+    for clip in random.sample(clips, min(args.others, len(clips))):
+        coach.quiet()
+        if coach.of_type("step")[-1]["index"] != step:  # the timer ran out: enough
+            break
+        mark = coach.mark()
+        roomkit.play_into_room(person.ended(clip))
+        time.sleep(1.5)  # what it would do, it does within this
+        changed = [e["type"] for e in coach.events[mark:] if e["type"] in STATE_EVENTS]
+        result.others.append((clip.name, changed))
 
 
 def _room_times(result: SessionResult, rec) -> None:
@@ -473,6 +504,22 @@ def report_session(r: SessionResult) -> str:
         out.append("- what the recognizer made of the barge-in words: " +
                    ", ".join(f"{t} ({o})" for t, o in r.verdicts))
     out.append(f"- load average (1 min) at the session's end: {r.load_end:.2f}")
+    plain = [m for m in r.measured if not m.bargein]
+    if plain:
+        first = sum(1 for m in plain if m.attempts == 1)
+        out.append(f"- commands that worked at the first try: {first} of {len(plain)} "
+                   f"({100 * first / len(plain):.0f}%)")
+    if r.said:
+        real = [f for _, f in r.said if "/real-" in f]
+        out.append(f"- said by real people (recordings): {len(real)} of {len(r.said)} words; the rest by "
+                   f"espeak-ng (words the recordings lack)")
+        missed = [m.word for m in plain if m.attempts > 1]
+        if missed:
+            out.append(f"- needed another try: {', '.join(missed)}")
+    if r.others:
+        bad = [(c, ch) for c, ch in r.others if ch]
+        out.append(f"- other words said during the timed ice step: {len(r.others)}; changed something: "
+                   f"{len(bad)}" + (f" ({bad})" if bad else ""))
     if r.unexpected:
         out.append(f"- unexpected: {'; '.join(r.unexpected)}")
     by = {}
@@ -658,6 +705,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--time-scale", type=float, default=60.0, help="timers run N times faster (the ice step)")
     p.add_argument("--gap", type=float, default=0.4, help="narration: seconds between sentences")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--people", type=Path, default=None,
+                   help="the English session's words are real recordings from this folder (WORD/*.wav, "
+                        "e.g. ../shared/speech-dev); words it lacks are said by espeak-ng")
+    p.add_argument("--others", type=int, default=6, help="with --people: other words said during the ice step")
     p.add_argument("--quick", action="store_true",
                    help="about 10 min: 5 barge-ins, 2 in Korean, 1 cycle, narration of ice-rollerball and "
                         "massager-back only")

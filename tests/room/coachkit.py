@@ -123,6 +123,49 @@ class Person:
         return time.monotonic() - trailing_silence(path)
 
 
+class RecordedPerson(Person):
+    """Real people instead of a synthetic voice: each ``say(word)`` plays the next recording of
+    ``word`` from ``clips`` (a folder laid out like ../shared/speech-dev: WORD/*.wav), so every
+    try is another speaker or take; words with no recording are said by the synthetic voice."""
+
+    def __init__(self, folder: Path, clips: Path, voice: str = "en-us", speed: int = 150):
+        super().__init__(folder, voice, speed)
+        self.clips = Path(clips)
+        self._turn: dict[str, int] = {}
+        self.said: list[tuple[str, str]] = []  # (word, file played), in order
+
+    def recordings(self, text: str) -> list[Path]:
+        return sorted((self.clips / text).glob("*.wav")) if (self.clips / text).is_dir() else []
+
+    def wav(self, text: str) -> Path:
+        """The recording ``say(text)`` played last (the first one before any), or the synthetic voice."""
+        clips = self.recordings(text)
+        if not clips:
+            return super().wav(text)
+        return self.ended(clips[max(0, self._turn.get(text, 0) - 1) % len(clips)])
+
+    def say(self, text: str) -> float:
+        if self.recordings(text):
+            self._turn[text] = self._turn.get(text, 0) + 1
+        path = self.wav(text)
+        self.said.append((text, str(path)))
+        roomkit.play_into_room(path)
+        return time.monotonic() - trailing_silence(path)
+
+    def ended(self, clip: Path) -> Path:
+        """The clip with its recording noise after the last word replaced by 0.3 s of silence, so that
+        the end of the word can be read off the room (the clip's start is left as it is)."""
+        out = self.folder / f"real-{clip.parent.name}-{clip.name}"
+        if not out.exists():
+            x, rate = roomkit.read_wav(clip)
+            db = roomkit.window_db(x, rate, 10.0)
+            loud = np.flatnonzero(db > db.max() - 30.0)
+            end = min(x.size, (int(loud[-1]) + 4) * rate // 100)  # 30 ms after the last loud window
+            y = np.concatenate([np.asarray(x[:end], np.float64), np.zeros(int(0.3 * rate))])
+            roomkit.write_wav(out, y, rate)
+        return out
+
+
 def trailing_silence(path: Path, threshold_db: float = -50.0) -> float:
     """Seconds of silence at the end of a WAV file."""
     samples, rate = roomkit.read_wav(path)

@@ -139,3 +139,24 @@ def test_vosk_korean_narration_gives_no_command(vosk_ko, tmp):
     for i, text in enumerate(corpus.NARRATION["ko"]):
         found += commands(recognize_pcm(vosk_ko, clip(text, "ko", 150, tmp, seed=i)))
     assert found == []
+
+
+@pytest.mark.parametrize("kind, dbfs", [("silence", -70.0), ("pink", -40.0), ("hum", -30.0)])
+def test_a_minute_of_silence_a_fan_or_a_motor_reaches_the_recognizer_not_once(whisper, tmp, kind, dbfs):
+    """Idle listening is free: steady noise never gets as far as a Whisper decode (``decodes``
+    counts every decode, speculative ones included) — a room tone, a fan (pink noise), a massager's
+    motor hum, each a minute long, fed as a microphone would."""
+    rng = np.random.default_rng(5)
+    n = 16000 * 60
+    x = rng.standard_normal(n) if kind == "silence" else corpus.noise(kind, n, rng)
+    pcm = (np.clip(x * 10 ** (dbfs / 20), -1, 1) * 32767).astype(np.int16).tobytes()
+    whisper.reset()
+    before = whisper.decodes
+    heard = []
+    for i in range(0, len(pcm), 3200):
+        heard += whisper.accept(pcm[i : i + 3200])
+    assert (whisper.decodes - before, heard) == (0, [])
+    # the same recognizer still decodes speech (the counter counts)
+    whisper.accept(clip("next", "en-us", 170, tmp))
+    whisper.flush()
+    assert whisper.decodes > before

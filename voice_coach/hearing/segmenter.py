@@ -26,6 +26,7 @@ FRAME_MS = 30
 FRAME_SAMPLES = SAMPLE_RATE * FRAME_MS // 1000
 FRAME_BYTES = FRAME_SAMPLES * SAMPLE_WIDTH
 FRAME_S = FRAME_MS / 1000
+GATE_LOW_HZ = 200.0  # below this, rumble: a fan, a motor, traffic, handling noise
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,10 @@ class SegmenterConfig:
     min_level_db: float = -65.0  # never treat anything quieter than this as speech
     run_on_gap_s: float = 0.6  # speech starting sooner after other (real, not hidden) speech is part of a sentence
     isolated_blips_count: bool = False  # does a lone "too short" blip make the next speech a run-on?
+    # the gate's level is taken above GATE_LOW_HZ: the random low-frequency swells of a fan's pink
+    # noise and a motor's hum then stay under floor + on_db, while speech still clears it
+    # (docs/benchmarks.md: decodes per idle minute)
+    gate_band: bool = True
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,21 @@ class End:
 def frame_db(frame: bytes) -> float:
     x = np.frombuffer(frame, dtype=np.int16).astype(np.float32)
     rms = math.sqrt(float(np.mean(x * x))) if len(x) else 0.0
+    return 20 * math.log10(max(rms, 1.0) / 32768.0)
+
+
+_BAND: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def band_db(frame: bytes, low_hz: float = GATE_LOW_HZ) -> float:
+    """The frame's level above ``low_hz`` (to 4 kHz): a fan's or a motor's low rumble left out."""
+    x = np.frombuffer(frame, dtype=np.int16).astype(np.float32)
+    if len(x) not in _BAND:
+        f = np.fft.rfftfreq(len(x), 1 / SAMPLE_RATE)
+        _BAND[len(x)] = (np.hanning(len(x)).astype(np.float32), (f >= low_hz) & (f <= 4000))
+    window, band = _BAND[len(x)]
+    power = np.abs(np.fft.rfft(x * window)[band]) ** 2
+    rms = math.sqrt(2 * float(power.sum()) / (len(x) * float(np.sum(window ** 2)))) if len(x) else 0.0
     return 20 * math.log10(max(rms, 1.0) / 32768.0)
 
 
@@ -141,10 +161,10 @@ class Segmenter:
         return events
 
     # -- internals ---------------------------------------------------------------------------
-    def _is_speech(self, frame: bytes, db: float) -> bool:
+    def _is_speech(self, frame: bytes, db: float, gate: float) -> bool:
         c = self.config
         margin = c.stay_db if self._state == "speech" else c.on_db
-        if db < c.min_level_db or db < (self.floor_db or -96.0) + margin:
+        if db < c.min_level_db or gate < (self.floor_db or -96.0) + margin:
             return False
         return self._vad.is_speech(frame, SAMPLE_RATE)
 
@@ -177,7 +197,8 @@ class Segmenter:
         c = self.config
         t0 = self._frames * FRAME_S
         self._frames += 1
-        db = frame_db(frame)
+        db = frame_db(frame)  # the utterance's level (what the echo monitor compares)
+        gate = band_db(frame) if c.gate_band else db  # what opens and closes it
         self.last_db = db
         if hidden:
             # the coach was talking: speech before this is no sentence a command could belong to
@@ -185,12 +206,12 @@ class Segmenter:
             speech = False
         else:
             if self.floor_db is None:
-                self.floor_db = db
-            speech = self._is_speech(frame, db)
+                self.floor_db = gate
+            speech = self._is_speech(frame, db, gate)
 
         if self._state == "idle":
             if not speech and not hidden:
-                self._track_floor(db)
+                self._track_floor(gate)
             self._recent.append((frame, speech, db))
             window = list(self._recent)[-c.start_window :]
             if speech and sum(s for _, s, _ in window) >= c.start_frames:
@@ -234,7 +255,7 @@ class Segmenter:
         # ignoring an over-long utterance until a pause; the floor keeps adapting so that
         # steady noise which opened it is absorbed and the segmenter can close.
         if not hidden:
-            self._track_floor(db)
+            self._track_floor(gate)
         self._silent_run = 0 if speech else self._silent_run + 1
         if speech:
             self._prev_speech_end = t0 + FRAME_S
