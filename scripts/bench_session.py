@@ -177,6 +177,7 @@ class SessionResult:
     drain: float = 0.0  # player's return minus WAV trailing silence minus the word's end in the room
     unexpected: list[str] = field(default_factory=list)
     others: list = field(default_factory=list)  # (other word's clip, state events it caused)
+    stages: dict = field(default_factory=dict)  # the coach's own log: stage -> [ms per utterance]
     said: list = field(default_factory=list)  # RecordedPerson: (word, file) in order
 
 
@@ -372,6 +373,10 @@ def run_session(name: str, env: dict, args, lang: str, tmp: Path) -> SessionResu
     result.verdicts += [("(nothing heard)", "paused after the verdict wait")] * log.count("nothing heard after it")
     result.internal = [float(x) for x in re.findall(r"\d+\.\d+", (re.findall(r"command latencies \(s\): (.*)", log)
                                                                   or [""])[-1])]
+    for line in re.findall(r"timing \(ms\): (.*)", log):
+        for part in line.replace("; total", ", total").split(", "):
+            name, _, value = part.rpartition(" ")
+            result.stages.setdefault(name, []).append(float(value))
     result.load_end = os.getloadavg()[0]
     with open(tmp / f"events-{lang}.jsonl", "w") as f:
         for e in coach.events:
@@ -522,6 +527,12 @@ def report_session(r: SessionResult) -> str:
                    f"{len(bad)}" + (f" ({bad})" if bad else ""))
     if r.unexpected:
         out.append(f"- unexpected: {'; '.join(r.unexpected)}")
+    if r.stages:
+        out += ["", "Where the time goes (the coach's own log, per utterance handed to the engine; \"at the pause\" = "
+                "decoded speculatively at the first 90 ms of silence, inside the hangover):", "",
+                "| stage | n | median ms | p95 ms |", "|---|---|---|---|"]
+        for name, xs in r.stages.items():
+            out.append(f"| {name} | {len(xs)} | {statistics.median(xs):.0f} | {pct(xs, 95):.0f} |")
     by = {}
     for m in cmds:
         by.setdefault(m.label, []).append(m.reaction_at - m.word_end)

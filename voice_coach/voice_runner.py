@@ -171,7 +171,12 @@ class VoiceRunner(Runner):
 
     def _note_latency(self, h: Heard) -> None:
         if h.ended_at is not None:
-            self.latencies.append(time.monotonic() - h.ended_at)
+            total = time.monotonic() - h.ended_at
+            self.latencies.append(total)
+            handed = sum(v for k, v in h.stages if k in ("hangover", "queue", "recognizer"))
+            parts = [(k, v) for k, v in h.stages] + [("to the engine", max(0.0, total - handed))]
+            log.info("timing (ms): %s; total %.0f", ", ".join(f"{k} {1000 * v:.0f}" for k, v in parts),
+                     1000 * total)
 
     def _say_again(self) -> None:
         for key in self.held:

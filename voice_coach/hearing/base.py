@@ -54,6 +54,7 @@ class SegmentingRecognizer:
         self._spec: tuple[float, Decoded] | None = None  # (speech end it covers, result)
         self._sent_early = False
         self.decodes = 0  # full decodes run (speculative ones included): none in a silent room
+        self.decoded_early = False  # the last utterance handed out was decoded at its first pause
 
     # -- CommandRecognizer -------------------------------------------------------------------
     def accept(self, pcm: bytes, hidden: bool = False) -> list[Heard]:
@@ -136,7 +137,7 @@ class SegmentingRecognizer:
                 self._spec = (ev.end, decoded)
                 heard = self._heard(decoded, ev.start, ev.end, ev.level_db)
                 if heard is not None and heard.command in SAFE_WHILE_SPEAKING:
-                    self._sent_early = True  # certain and safe: act now, not after the hangover
+                    self._sent_early = self.decoded_early = True  # certain and safe: act now, not after the hangover
                     out.append(heard)
             elif isinstance(ev, End):
                 if not self._open:
@@ -146,7 +147,8 @@ class SegmentingRecognizer:
                 if ev.rejected or self._sent_early:
                     self._discard()
                     continue
-                if spec is not None and spec[0] == ev.end:  # no speech since the speculative decode
+                self.decoded_early = spec is not None and spec[0] == ev.end
+                if self.decoded_early:  # no speech since the speculative decode
                     self._discard()
                     decoded = spec[1]
                 else:

@@ -197,6 +197,7 @@ class Listener:
                 pcm16 = filtered
             pcm = pcm16.astype(np.int16, copy=False).tobytes()
             fed += len(pcm) / (2 * SAMPLE_RATE)
+            t_accept = time.monotonic()
             try:
                 heard = rec.accept(pcm, hidden=True) if hidden and takes_hidden else rec.accept(pcm)
             except Exception:
@@ -204,9 +205,20 @@ class Listener:
                 rec.reset()
                 fed = 0.0
                 continue
+            t_done = time.monotonic()
             for h in heard:
-                h = replace(h, ended_at=t_capture - max(0.0, fed - h.end))
+                h = replace(h, ended_at=t_capture - max(0.0, fed - h.end),
+                            stages=_stages(rec, fed - h.end, t_accept - t_capture, t_done - t_accept))
                 try:
                     self.on_heard(h)
                 except Exception:
                     log.exception("on_heard callback failed")
+
+
+def _stages(rec, hangover: float, queued: float, accept: float) -> tuple[tuple[str, float], ...]:
+    """Where an utterance's time went before it was handed out (seconds by stage)."""
+    out = [("hangover", max(0.0, hangover)), ("queue", max(0.0, queued)), ("recognizer", accept)]
+    timing = getattr(getattr(rec, "decoder", None), "timing", None) or {}
+    early = " at the pause" if getattr(rec, "decoded_early", False) else ""  # inside the hangover
+    out += [(f"{k}{early}", v) for k, v in timing.items()]
+    return tuple(out)

@@ -18,7 +18,9 @@ class Heard:
     ``command`` None means speech that was heard but not understood (the loop may say "Sorry?").
     ``start``/``end`` are seconds of the audio stream fed to the recognizer so far. The live
     :class:`~voice_coach.hearing.listener.Listener` also sets ``ended_at``: the ``time.monotonic()``
-    at which the end of the speech was captured, so the caller can measure its own latency.
+    at which the end of the speech was captured, so the caller can measure its own latency, and
+    ``stages``: where the time went until it was handed out, in seconds by stage (for the logs and
+    the benchmarks: hangover, queue, recognizer, and the decode's own stages).
     """
 
     command: Command | None
@@ -29,6 +31,7 @@ class Heard:
     confidence: float | None
     level_db: float
     ended_at: float | None = None
+    stages: tuple[tuple[str, float], ...] = ()
 
 
 @runtime_checkable
