@@ -241,7 +241,7 @@ def report_real(res: dict, d: Path) -> str:
     from voice_coach.vocabulary import vocabulary
 
     vocab = vocabulary("en")
-    rows = res["rows"]
+    rows = [dict(r, got=[tuple(g) for g in r["got"]]) for r in res["rows"]]  # JSON made the pairs lists
     pos = [r for r in rows if r["word"] not in NEGATIVES]
     out = [f"### {res['engine']} on real people: `{d}` (variant {res['variant']})", ""]
 

@@ -106,7 +106,23 @@ def idle_in_process(seconds: float, tmp: Path) -> dict:
     return {"cpu_pct": 100 * (cpu1 - cpu0) / (wall1 - wall0), "rss0": rss0, "rss1": rss1, "threads": threading.active_count()}
 
 
-def idle_process(seconds: float, tmp: Path) -> dict | str:
+NOISES = {"silent room": None, "fan (pink noise, -40 dBFS)": ("pink", -40.0),
+          "massager motor (hum, -30 dBFS)": ("hum", -30.0)}
+
+
+def _noise_wav(kind: str, dbfs: float, seconds: float, path: Path) -> Path:
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    sys.path.insert(0, str(ROOT / "tests" / "room"))
+    import roomkit
+    from make_corpus import noise
+
+    x = noise(kind, int(16000 * seconds), np.random.default_rng(9)) * 10 ** (dbfs / 20)
+    return roomkit.write_wav(path, np.clip(x, -1, 1), 16000)
+
+
+def idle_process(seconds: float, tmp: Path, noise: tuple[str, float] | None = None) -> dict | str:
     script = ROOT / "scripts" / "virtual-room"
     if subprocess.run([str(script), "status"], capture_output=True).returncode != 0:
         return "skipped: the virtual room is not running (scripts/virtual-room start)"
@@ -121,10 +137,11 @@ def idle_process(seconds: float, tmp: Path) -> dict | str:
             env[key] = value.strip("'\"")
     for var, sub in (("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache")):
         env.setdefault(var, str(tmp / sub))
-    log = tmp / "serve.log"
+    log = tmp / f"serve-{noise[0] if noise else 'silent'}.log"
     with log.open("w") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "voice_coach", "serve"], env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "voice_coach", "-v", "serve"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=err)
+    player = None
     try:
         deadline = time.monotonic() + 60
         while "serving" not in log.read_text() and time.monotonic() < deadline:
@@ -132,6 +149,10 @@ def idle_process(seconds: float, tmp: Path) -> dict | str:
                 return f"serve exited ({proc.returncode}): {log.read_text()[-300:]}"
             time.sleep(0.2)
         time.sleep(3.0)  # let model loading settle
+        if noise:  # steady noise in the room for the whole window (a fan, a massager left running)
+            wav = _noise_wav(noise[0], noise[1], seconds + 15, tmp / f"{noise[0]}.wav")
+            player = subprocess.Popen(["paplay", str(wav)], env=env)
+            time.sleep(5.0)  # the floor settles on it
         cpu0, wall0, rss0 = proc_cpu_s(proc.pid), time.monotonic(), proc_rss_mb(proc.pid)
         samples = [rss0]
         end = wall0 + seconds
@@ -139,11 +160,20 @@ def idle_process(seconds: float, tmp: Path) -> dict | str:
             time.sleep(min(10.0, max(0.0, end - time.monotonic())))
             samples.append(proc_rss_mb(proc.pid))
         cpu1, wall1 = proc_cpu_s(proc.pid), time.monotonic()
-        return {"cpu_pct": 100 * (cpu1 - cpu0) / (wall1 - wall0), "rss0": rss0, "rss1": samples[-1],
-                "rss_max": max(samples)}
-    finally:
         proc.terminate()
         proc.wait(20)
+        import re
+
+        found = re.findall(r"listened (\d+) s and decoded (\d+) utterances", log.read_text())
+        listened, decoded = (float(found[-1][0]), int(found[-1][1])) if found else (float("nan"), -1)
+        return {"cpu_pct": 100 * (cpu1 - cpu0) / (wall1 - wall0), "rss0": rss0, "rss1": samples[-1],
+                "rss_max": max(samples), "decodes_per_min": 60 * decoded / listened if decoded >= 0 else None}
+    finally:
+        if player is not None:
+            player.terminate()
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(20)
 
 
 def accuracy(count: int, tmp: Path) -> dict:
@@ -216,16 +246,18 @@ def main() -> int:
             os.environ[var] = str(tmp / sub)
         print(f"# bench_serve ({os.cpu_count()} cores, idle windows {args.seconds:.0f} s)\n")
         inproc = idle_in_process(args.seconds, tmp)
-        proc = idle_process(args.seconds, tmp)
-        print("| idle | CPU (% of one core) | RSS start (MB) | RSS end (MB) | note |")
-        print("|---|---|---|---|---|")
+        print("| idle | CPU (% of one core) | RSS start (MB) | RSS end (MB) | decodes per minute | note |")
+        print("|---|---|---|---|---|---|")
         print(f"| ServeCore + scheduler + SQLite, silent voice (in-process) | {inproc['cpu_pct']:.3f} | "
-              f"{inproc['rss0']:.1f} | {inproc['rss1']:.1f} | poll every 30 s |")
-        if isinstance(proc, dict):
-            print(f"| `voice-coach serve` in the virtual room | {proc['cpu_pct']:.3f} | {proc['rss0']:.1f} | "
-                  f"{proc['rss1']:.1f} | max {proc['rss_max']:.1f} MB |")
-        else:
-            print(f"| `voice-coach serve` in the virtual room | - | - | - | {proc} |")
+              f"{inproc['rss0']:.1f} | {inproc['rss1']:.1f} | - | poll every 30 s |")
+        for name, noise in NOISES.items():
+            proc = idle_process(args.seconds, tmp, noise)
+            if isinstance(proc, dict):
+                dpm = "?" if proc["decodes_per_min"] is None else f"{proc['decodes_per_min']:.1f}"
+                print(f"| `voice-coach serve` in the virtual room, {name} | {proc['cpu_pct']:.3f} | "
+                      f"{proc['rss0']:.1f} | {proc['rss1']:.1f} | {dpm} | max {proc['rss_max']:.1f} MB |", flush=True)
+            else:
+                print(f"| `voice-coach serve` in the virtual room, {name} | - | - | - | - | {proc} |")
         acc = accuracy(args.jobs, tmp)
         print("\n| scheduler accuracy | jobs | median late (ms) | p95 (ms) | max (ms) |")
         print("|---|---|---|---|---|")

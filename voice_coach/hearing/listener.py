@@ -56,6 +56,7 @@ class Listener:
         self._q: queue.Queue[tuple[float, np.ndarray, int]] = queue.Queue(QUEUE_BLOCKS)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._started_at: float | None = None
         self._pending_allowed: tuple[frozenset[Command] | None, bool, tuple[str, ...]] | None = None
         self._lock = threading.Lock()
         self._level = -96.0
@@ -75,6 +76,7 @@ class Listener:
 
             self.recognizer = make_recognizer(self.hearing)  # a bad model is a UserError, here
         self._stop.clear()
+        self._started_at = time.monotonic()
         self._threads = [threading.Thread(target=self._capture_loop, name="hearing-capture", daemon=True),
                          threading.Thread(target=self._recognize_loop, name="hearing-recognize", daemon=True)]
         for t in self._threads:
@@ -85,6 +87,9 @@ class Listener:
         self._stop.set()
         for t in self._threads:
             t.join(timeout=10)
+        if self._threads and self._started_at is not None:
+            log.info("listened %.0f s and decoded %d utterances (speculative decodes included)",
+                     time.monotonic() - self._started_at, getattr(self.recognizer, "decodes", 0))
         self._threads = []
 
     def set_allowed(self, commands: frozenset[Command] | None, numbers: bool, extra: tuple[str, ...] = ()) -> None:
