@@ -43,6 +43,7 @@ class WhisperDecoder:
         self.fe = feature_extractor
         self.window_s = window_s
         self.max_new_tokens = max_new_tokens
+        self._max_new = max_new_tokens  # for the utterance loaded now
         self.spellings = spellings or {}  # phrase -> another way Whisper writes it ("five" -> "5")
         self._end_tokens = [tokenizer.encode(p)[0] for p in _PUNCT_END] + [tokenizer.eot]
         self._forms: dict[str, list[list[int]]] = {}
@@ -53,10 +54,11 @@ class WhisperDecoder:
         self.timing: dict[str, float] = {}  # seconds spent on the last utterance, by stage
 
     # -- one utterance -------------------------------------------------------------------------
-    def load(self, audio: np.ndarray, prompt: str, window_s: float | None = None) -> None:
+    def load(self, audio: np.ndarray, prompt: str, window_s: float | None = None,
+             max_new_tokens: int | None = None) -> None:
         """Encode ``audio`` (float32, 16 kHz) once; ``prompt`` primes the decoder (the allowed phrases).
 
-        ``window_s`` overrides the decoder's window for this utterance.
+        ``window_s`` and ``max_new_tokens`` override the decoder's own for this utterance.
         """
         import ctranslate2
 
@@ -75,6 +77,7 @@ class WhisperDecoder:
         t = self.tokenizer
         self._start = ([t.sot_prev] + t.encode(" " + prompt.strip()) if prompt.strip() else []) + list(t.sot_sequence) + [t.no_timestamps]
         self._free = None
+        self._max_new = max_new_tokens or self.max_new_tokens
 
     def free(self) -> tuple[str, np.ndarray, list[int], float | None]:
         """The greedy transcript, log P(first token) over the vocabulary, and the tokens of its first
@@ -86,7 +89,7 @@ class WhisperDecoder:
         """
         if self._free is None:
             t0 = time.perf_counter()
-            r = self.model.generate(self._enc, [self._start], beam_size=1, max_length=len(self._start) + self.max_new_tokens,
+            r = self.model.generate(self._enc, [self._start], beam_size=1, max_length=len(self._start) + self._max_new,
                                     return_scores=True, return_no_speech_prob=True, return_logits_vocab=True,
                                     suppress_blank=True)[0]
             eot = self.tokenizer.eot

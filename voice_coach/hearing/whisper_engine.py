@@ -45,6 +45,7 @@ class WhisperOptions:
     scorer: ScorerOptions = ScorerOptions(margin=0.5, floor=-1.5, transcript_floor=-2.5, first_token_floor=-4.0,
                                           max_candidates=6)
     max_new_tokens: int = 10  # "Coach, how am I doing?" is 7 tokens; longer output is no command
+    ranked_max_tokens: int = 6  # ranked, only the first clause counts ("how am I doing" + its end)
     highpass_hz: float = 0.0  # remove rumble below this (motor hum, traffic, handling noise)
     target_dbfs: float | None = None  # scale the utterance so its speech is at this RMS level
     pad_s: float = 0.0  # low noise added before and after the utterance
@@ -162,7 +163,8 @@ class WhisperRecognizer(SegmentingRecognizer):
         # them apart, so there the transcript itself must say "coach" and an exact phrase; serve's
         # requests are free sentences, matched by their own parser
         ranked = o.rank_phrases and not self.wake_word and not self.extra
-        self.decoder.load(audio, self.prompt, o.window_s if ranked else o.free_window_s)
+        self.decoder.load(audio, self.prompt, *((o.window_s, o.ranked_max_tokens) if ranked
+                                                else (o.free_window_s, o.max_new_tokens)))
         if ranked:
             verdict = rank(self.decoder, self.phrases(), o.scorer)
         else:
