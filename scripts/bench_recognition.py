@@ -79,6 +79,9 @@ VARIANTS: dict[str, dict] = {
     "w3": {"whisper": {"window_s": 3.0}},
     "noprompt": {"whisper": {"prompt": "none"}},
     "early0": {"segmenter": {"early_ms": 0}},
+    "xf2.0": {"whisper": {"scorer": {"transcript_floor": -2.0}}},
+    "xf1.5": {"whisper": {"scorer": {"transcript_floor": -1.5}}},
+    "gate-raw": {"segmenter": {"gate_band": False}},
 }
 
 

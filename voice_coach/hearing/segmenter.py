@@ -45,9 +45,9 @@ class SegmenterConfig:
     min_level_db: float = -65.0  # never treat anything quieter than this as speech
     run_on_gap_s: float = 0.6  # speech starting sooner after other (real, not hidden) speech is part of a sentence
     isolated_blips_count: bool = False  # does a lone "too short" blip make the next speech a run-on?
-    # the gate's level is taken above GATE_LOW_HZ: the random low-frequency swells of a fan's pink
-    # noise and a motor's hum then stay under floor + on_db, while speech still clears it
-    # (docs/benchmarks.md: decodes per idle minute)
+    # an utterance opens on the level above GATE_LOW_HZ (the random low-frequency swells of a fan's
+    # pink noise stay under floor + on_db there) and stays open on the full-band level (the voiced
+    # tail of a word is mostly low): docs/benchmarks.md, decodes per idle minute
     gate_band: bool = True
 
 
@@ -116,7 +116,8 @@ class Segmenter:
         c = self.config
         self._buf = b""
         self._frames = 0  # frames consumed so far
-        self.floor_db: float | None = None
+        self.floor_db: float | None = None  # full band
+        self.floor_band_db: float | None = None  # above GATE_LOW_HZ: what opens an utterance
         self.last_db = -96.0
         self._state = "idle"  # idle | speech | ignoring
         self._recent: collections.deque[tuple[bytes, bool, float]] = collections.deque(
@@ -161,20 +162,27 @@ class Segmenter:
         return events
 
     # -- internals ---------------------------------------------------------------------------
-    def _is_speech(self, frame: bytes, db: float, gate: float) -> bool:
+    def _is_speech(self, frame: bytes, db: float, band: float) -> bool:
         c = self.config
-        margin = c.stay_db if self._state == "speech" else c.on_db
-        if db < c.min_level_db or gate < (self.floor_db or -96.0) + margin:
+        if self._state == "speech":
+            level, floor, margin = db, self.floor_db, c.stay_db
+        else:
+            level, floor, margin = (band, self.floor_band_db, c.on_db) if c.gate_band else (db, self.floor_db, c.on_db)
+        if db < c.min_level_db or level < (floor or -96.0) + margin:
             return False
         return self._vad.is_speech(frame, SAMPLE_RATE)
 
-    def _track_floor(self, db: float) -> None:
-        if self.floor_db is None:
-            self.floor_db = db
-        elif db < self.floor_db:
-            self.floor_db += 0.5 * (db - self.floor_db)
-        else:
-            self.floor_db += (FRAME_S / self.config.floor_rise_s) * (db - self.floor_db)
+    def _track_floor(self, db: float, band: float) -> None:
+        self.floor_db = self._follow(self.floor_db, db)
+        self.floor_band_db = self._follow(self.floor_band_db, band)
+
+    def _follow(self, floor: float | None, db: float) -> float:
+        """Down fast, up slowly: the floor is the quiet between sounds."""
+        if floor is None:
+            return db
+        if db < floor:
+            return floor + 0.5 * (db - floor)
+        return floor + (FRAME_S / self.config.floor_rise_s) * (db - floor)
 
     def _level(self) -> float:
         if not self._energy:
@@ -198,7 +206,7 @@ class Segmenter:
         t0 = self._frames * FRAME_S
         self._frames += 1
         db = frame_db(frame)  # the utterance's level (what the echo monitor compares)
-        gate = band_db(frame) if c.gate_band else db  # what opens and closes it
+        band = band_db(frame) if c.gate_band else db
         self.last_db = db
         if hidden:
             # the coach was talking: speech before this is no sentence a command could belong to
@@ -206,12 +214,12 @@ class Segmenter:
             speech = False
         else:
             if self.floor_db is None:
-                self.floor_db = gate
-            speech = self._is_speech(frame, db, gate)
+                self.floor_db, self.floor_band_db = db, band
+            speech = self._is_speech(frame, db, band)
 
         if self._state == "idle":
             if not speech and not hidden:
-                self._track_floor(gate)
+                self._track_floor(db, band)
             self._recent.append((frame, speech, db))
             window = list(self._recent)[-c.start_window :]
             if speech and sum(s for _, s, _ in window) >= c.start_frames:
@@ -255,7 +263,7 @@ class Segmenter:
         # ignoring an over-long utterance until a pause; the floor keeps adapting so that
         # steady noise which opened it is absorbed and the segmenter can close.
         if not hidden:
-            self._track_floor(gate)
+            self._track_floor(db, band)
         self._silent_run = 0 if speech else self._silent_run + 1
         if speech:
             self._prev_speech_end = t0 + FRAME_S
