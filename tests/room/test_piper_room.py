@@ -88,8 +88,10 @@ def test_piper_stops_mid_sentence_and_plays_the_next_prompt(room):
     if is_cached(text, settings):  # the renderer, ahead of the playback, had finished: then all of it
         from voice_coach.speech import engines
 
+        # Piper's durations vary a little from one rendering to the next; cut 1 s into a prompt of
+        # several sentences, a half rendering would lack whole sentences
         whole = sum(x.size for x in engines.engine_for(settings).sentences(text, settings.rate))
-        assert render(text, settings)[0].size == whole, "a prompt cut mid-way was cached half-rendered"
+        assert render(text, settings)[0].size > 0.9 * whole, "a prompt cut mid-way was cached half-rendered"
     kinds = [(e.key, e.kind) for e in events.items]
     assert kinds == [(key, STARTED), (key, STOPPED), (after, STARTED), (after, FINISHED)], kinds
     left = [t.name for t in threading.enumerate() if t.name.startswith("voice-coach")]
