@@ -116,9 +116,18 @@ def test_barge_in_pause_silences_the_coach_and_resume_says_the_cut_sentence_agai
     try:
         question = coach.wait_for(lambda e: e["type"] == "say" and e["kind"] == "question")
         time.sleep(2.5)  # the coach is in the middle of its long safety question
-        word_start = time.monotonic()
-        word_end = person.say("pause")
-        coach.wait_for(lambda e: e["type"] == "paused", timeout=60)
+        # a "pause" that the echo monitor takes for the coach's own echo is dropped (issue 14: the
+        # room's acoustics); a person says it again, and so does this test, while the question lasts
+        for attempt in (1, 2, 3):
+            mark = coach.mark()
+            word_start = time.monotonic()
+            word_end = person.say("pause")
+            try:
+                coach.wait_for(lambda e: e["type"] == "paused", timeout=3 if attempt < 3 else 60, after=mark)
+                break
+            except AssertionError:
+                if attempt == 3 or coach.proc.poll() is not None:
+                    raise
         recorder.wait_for_samples(word_end + 1.0)
         cut = coach.wait_for(lambda e: e["type"] == "spoken" and e["key"] == question["key"])
         assert cut["completed"] is False
