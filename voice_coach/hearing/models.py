@@ -264,11 +264,8 @@ def _broke_off(entry: ModelEntry, got: int, expected: int | None, exc: Exception
 
 
 def _md5(path: Path) -> str:
-    h = hashlib.md5()
     with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "md5").hexdigest()
 
 
 def _check_directory(archive: Path, infos: list[zipfile.ZipInfo], root: Path) -> int:
