@@ -61,6 +61,30 @@ def test_piper_renders_speech_sentence_by_sentence(joe):
     assert np.abs(whole).max() > 8000
 
 
+def test_a_long_sentence_is_cut_into_clauses_and_short_ones_are_left_whole():
+    safety = ("Before we start: do you have any numbness around your groin or buttocks, weakness in your legs, "
+              "or trouble controlling your bladder or bowels, or pain that started after a fall or with a fever?")
+    cut = piper_engine.pieces(safety)
+    assert [end for _, end in cut] == [False] * (len(cut) - 1) + [True], "only the last piece ends the sentence"
+    assert " ".join(p for p, _ in cut) == safety, "no word lost or reordered"
+    assert all(len(p.split()) <= piper_engine.CLAUSE_WORDS for p, _ in cut)
+    assert all(p[-1] in ",;:?" for p, _ in cut), "cut only after a clause's punctuation"
+    short = "Roll slowly from the middle of your back up to your shoulders. Ready?"
+    assert piper_engine.pieces(short) == [("Roll slowly from the middle of your back up to your shoulders.", True),
+                                          ("Ready?", True)]
+    unbroken = " ".join(["word"] * 20) + "."
+    assert piper_engine.pieces(unbroken) == [(unbroken, True)], "no clause mark: rendered whole"
+
+
+def test_a_long_sentence_starts_playing_after_its_first_clause(joe):
+    s = SpeechSettings()
+    text = ("Lie face down with a pillow under your hips, let your arms rest at your sides, "
+            "and breathe slowly while the massager warms the muscles beside your spine.")
+    pieces = list(sentences(text, s))
+    assert len(pieces) == len(piper_engine.pieces(text)) >= 2, "one piece per clause run, played as it renders"
+    assert all(x.size > 0.5 * sr for x, sr in pieces)
+
+
 def test_a_prompt_left_half_rendered_is_not_cached(joe):
     s = SpeechSettings()
     text = "First sentence of three. Second sentence of three. Third sentence of three."
