@@ -164,7 +164,8 @@ class PiperSpeech:
                     continue
                 yield x if gap is None else np.concatenate([gap, x])
                 gap = gaps[True]  # Piper's own split inside a piece is a sentence end
-            gap = gaps[ends_sentence] if gap is not None else None
+            if gap is not None:  # something was said: the next piece follows after a pause
+                gap = gaps[ends_sentence]
 
     def _next(self, chunks, background: bool):
         """The next sentence, rendered under the voice's lock (one render at a time per voice)."""
@@ -193,11 +194,14 @@ def pieces(text: str, max_words: int = CLAUSE_WORDS) -> list[tuple[str, bool]]:
     out: list[tuple[str, bool]] = []
     for sentence in filter(None, (s.strip() for s in _SENTENCE_END.split(text))):
         run: list[str] = []
+        words = 0  # in ``run``
         for clause in _CLAUSE_END.split(sentence):
-            if run and len(" ".join(run + [clause]).split()) > max_words:
+            n = len(clause.split())
+            if run and words + n > max_words:
                 out.append((" ".join(run), False))
-                run = []
+                run, words = [], 0
             run.append(clause)
+            words += n
         out.append((" ".join(run), True))
     return out
 
