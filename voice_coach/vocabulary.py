@@ -44,6 +44,12 @@ _ENGLISH_RATING_WORDS = frozenset({
     "still", "just", "im", "feels", "feel", "this", "that",
 })
 _ENGLISH_RATING_SUFFIX = "out of ten"
+# Said before a command without changing it ("uh, next", "and stop", "oh no", "okay, next"): at most
+# MAX_FILLERS of them, and only in front; a filler alone, or after the command, is no command.
+# Not "well": the coach's "Well done." is praise, not "done".
+_ENGLISH_FILLERS = frozenset({"uh", "um", "er", "erm", "ah", "oh", "hmm", "mm", "and", "or", "so",
+                              "okay", "ok", "now"})
+MAX_FILLERS = 2
 # The forms a recognizer that ranks whole phrases can offer for a rating ({n}: a number word).
 _ENGLISH_RATING_FORMS = ("{n}", "about {n}", "it's about {n}", "it's a {n}", "pain is {n}", "{n} out of ten")
 
@@ -74,6 +80,7 @@ class Vocabulary:
     rating_words: frozenset[str] = field(default_factory=frozenset)  # allowed around a number
     rating_suffix: str = ""  # e.g. "out of ten"
     rating_forms: tuple[str, ...] = ("{n}",)
+    fillers: frozenset[str] = field(default_factory=frozenset)  # said in front of a command, meaning nothing
 
     @cached_property
     def _exact(self) -> dict[str, Command]:
@@ -95,16 +102,22 @@ class Vocabulary:
         """Map an exact phrase (after normalising case, punctuation and space) to a command.
 
         Only a whole-phrase match counts: "next week" is not "next". Digits count as numbers, and
-        so does a rating inside a short phrase (:meth:`rating`).
+        so does a rating inside a short phrase (:meth:`rating`). Up to two fillers may come first
+        ("uh, next", "and stop", "oh no").
         """
         norm = normalise(text)
-        if not norm:
-            return None
-        command = self._exact.get(norm)
-        if command is not None:
-            return command, None
-        value = self.rating(norm)
-        return None if value is None else (Command.NUMBER, value)
+        words = norm.split()
+        for skip in range(min(MAX_FILLERS, len(words) - 1) + 1):  # "uh, next": the command after fillers
+            if skip and words[skip - 1] not in self.fillers:
+                break
+            rest = " ".join(words[skip:])
+            command = self._exact.get(rest)
+            if command is not None:
+                return command, None
+            value = self.rating(rest)
+            if value is not None:
+                return Command.NUMBER, value
+        return None
 
     def number(self, word: str) -> int | None:
         """0..10 from a number word or digits, else None."""
@@ -145,7 +158,7 @@ def normalise(text: str) -> str:
 
 VOCABULARIES = {
     "en": Vocabulary("en", _ENGLISH, _ENGLISH_NUMBERS, _ENGLISH_RATING_WORDS, _ENGLISH_RATING_SUFFIX,
-                     _ENGLISH_RATING_FORMS),
+                     _ENGLISH_RATING_FORMS, _ENGLISH_FILLERS),
     "ko": Vocabulary("ko", _KOREAN, _KOREAN_NUMBERS),
 }
 

@@ -79,6 +79,20 @@ def test_a_phrase_the_transcript_spelled_needs_less_than_a_near_miss():
     assert (guessed.phrase, guessed.reason) == (None, "below floor")
 
 
+def test_a_transcript_saying_an_allowed_phrase_after_a_filler_is_taken_when_likely_enough():
+    # "Or back,": the phrase "back" scored alone is unlikely (below the floor), but the
+    # transcript itself is an allowed utterance to the caller's parser
+    opts = ScorerOptions(margin=0.5, floor=-1.5, transcript_floor=-2.5)
+    parses = {"or back", "uh next"}.__contains__
+    sure = rank(TableDecoder("or back,", {"or back,": -0.8, "back": -3.5}), ["back"], opts, says_allowed=parses)
+    assert (sure.phrase, sure.reason) == ("or back", "")
+    unsure = rank(TableDecoder("or back,", {"or back,": -2.9, "back": -3.5}), ["back"], opts, says_allowed=parses)
+    assert (unsure.phrase, unsure.reason) == (None, "below floor")
+    other = rank(TableDecoder("or bag,", {"or bag,": -0.5, "back": -3.5}), ["back"], opts, says_allowed=parses)
+    assert other.phrase is None
+    assert rank(TableDecoder("or back,", {"or back,": -0.8, "back": -3.5}), ["back"], opts).phrase is None
+
+
 def test_phrases_whose_first_token_is_implausible_are_not_scored():
     d = TableDecoder("yes.", {"yes": -0.1, "no": -20.0}, first={"yes": -0.1, "no": -20.0})
     v = rank(d, ["yes", "no"], ScorerOptions(first_token_floor=-10.0))

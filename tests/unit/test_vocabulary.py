@@ -35,6 +35,25 @@ def test_the_natural_forms_are_commands(text, command):
     assert EN.parse(text) == (command, None)
 
 
+@pytest.mark.parametrize("text, command", [
+    ("uh, next", Command.NEXT), ("Um... pause.", Command.PAUSE), ("and stop", Command.STOP), ("Oh no!", Command.NO),
+    ("okay, next", Command.NEXT), ("so, uh, go on", Command.NEXT), ("Or back,", Command.BACK),
+])
+def test_fillers_in_front_of_a_command_leave_it_that_command(text, command):
+    assert EN.parse(text) == (command, None)
+
+
+@pytest.mark.parametrize("text", ["uh", "and", "next uh", "um uh so next", "well done", "Well done.",
+                                  "and then next", "the back"])
+def test_a_filler_alone_behind_a_command_or_too_many_of_them_is_no_command(text):
+    assert EN.parse(text) is None
+
+
+def test_a_rating_after_a_filler_is_still_a_rating():
+    assert EN.parse("and I'm one") == (Command.NUMBER, 1)
+    assert EN.parse("uh, about a six") == (Command.NUMBER, 6)
+
+
 @pytest.mark.parametrize("text, value", [
     ("six", 6), ("6", 6), ("it's about a six", 6), ("It's about a six.", 6), ("pain is seven", 7),
     ("six out of ten", 6), ("about 6", 6), ("maybe a four", 4), ("I'd say three", 3), ("ten out of ten", 10),

@@ -16,8 +16,9 @@ say about token sequences); ``whisper_decoder.py`` provides the CTranslate2 one.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Protocol, Sequence
+import re
+from dataclasses import dataclass, replace
+from typing import Callable, Protocol, Sequence
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,27 @@ def _logaddexp(a: float, b: float) -> float:
     return a + math.log1p(math.exp(b - a)) if b > -math.inf else a
 
 
-def rank(decoder: TokenScorer, phrases: Sequence[str], options: ScorerOptions = ScorerOptions()) -> Verdict:
-    """Score ``phrases`` against the utterance the decoder holds and apply the rejection rule."""
+def rank(decoder: TokenScorer, phrases: Sequence[str], options: ScorerOptions = ScorerOptions(),
+         says_allowed: Callable[[str], bool] | None = None) -> Verdict:
+    """Score ``phrases`` against the utterance the decoder holds and apply the rejection rule.
+
+    ``says_allowed(clause)``: is the free transcript's first clause itself an allowed utterance
+    (the caller's parser: "Or back," "Uh, next.", "And I'm one,")? The phrases are scored alone, so
+    a filler in front costs them the margin; such a transcript is taken when it is as likely as a
+    transcript that spelled the phrase needs to be.
+    """
+    verdict = _rank(decoder, phrases, options)
+    floor = options.floor if options.transcript_floor is None else options.transcript_floor
+    if verdict.phrase is not None or says_allowed is None or verdict.free_score is None or verdict.free_score < floor:
+        return verdict
+    clause = _CLAUSE_END.split(verdict.text, maxsplit=1)[0].strip()
+    return replace(verdict, phrase=clause, reason="") if clause and says_allowed(clause) else verdict
+
+
+_CLAUSE_END = re.compile(r"[.,!?]")
+
+
+def _rank(decoder: TokenScorer, phrases: Sequence[str], options: ScorerOptions) -> Verdict:
     text, first, free_tokens, free_score = decoder.free()
     candidates: list[tuple[str, list[int]]] = []
     for phrase in dict.fromkeys(phrases):

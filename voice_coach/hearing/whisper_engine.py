@@ -20,7 +20,7 @@ import numpy as np
 
 from voice_coach.errors import UserError
 from voice_coach.hearing.base import Decoded, SegmentingRecognizer
-from voice_coach.hearing.interpret import capitalised_prompt
+from voice_coach.hearing.interpret import capitalised_prompt, interpret
 from voice_coach.hearing.phrase_scorer import ScorerOptions, Verdict, rank
 from voice_coach.hearing.whisper_decoder import WhisperDecoder
 from voice_coach.vocabulary import Vocabulary
@@ -166,7 +166,7 @@ class WhisperRecognizer(SegmentingRecognizer):
         self.decoder.load(audio, self.prompt, *((o.window_s, o.ranked_max_tokens) if ranked
                                                 else (o.free_window_s, o.max_new_tokens)))
         if ranked:
-            verdict = rank(self.decoder, self.phrases(), o.scorer)
+            verdict = rank(self.decoder, self.phrases(), o.scorer, says_allowed=self._says_allowed)
         else:
             text = self.decoder.free()[0]
             verdict = Verdict(text, None, None, ())
@@ -174,6 +174,9 @@ class WhisperRecognizer(SegmentingRecognizer):
         best = verdict.best
         confidence = round(math.exp(best.score), 3) if best is not None else None
         return Decoded(verdict.text or None, confidence, verdict.phrase, ranked=ranked)
+
+    def _says_allowed(self, clause: str) -> bool:
+        return interpret(clause, self.vocab, self.allowed, self.numbers) is not None
 
     def transcribe(self, pcm: bytes) -> tuple[str | None, float | None]:
         """The free transcript of one utterance and the score of the best allowed phrase."""
