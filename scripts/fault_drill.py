@@ -118,9 +118,10 @@ class Coach:
 
     def __init__(self, folder: Folder, *args: str, env: dict | None = None):
         self.args = args
+        # faulthandler: a coach that does not end in time is aborted, and prints where each thread was
         self.proc = subprocess.Popen([sys.executable, "-m", "voice_coach", *args], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env=folder.env(env))
+                                     env=folder.env({"PYTHONFAULTHANDLER": "1", **(env or {})}))
         self.lines: queue.Queue = queue.Queue()
         self.events: list[tuple[float, dict]] = []
         self._err: list[str] = []
@@ -185,8 +186,12 @@ class Coach:
         try:
             code = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            self.proc.send_signal(signal.SIGABRT)  # the threads' tracebacks go to err
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
             code = None
         self._err_thread.join(5)
         return code

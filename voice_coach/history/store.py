@@ -112,21 +112,44 @@ def _inspect(path: Path, full_check: bool = False) -> tuple[int, set[str]]:
         broken_wal = wal.problem(path)
     if broken_wal:
         raise _damaged(path, broken_wal)
+    absent = [p for p in _sidecars(path) if not p.exists()]
     try:
         conn = _connect_ro(path)
     except sqlite3.Error as exc:
+        _remove_created(path, absent)
         raise _classify(exc, path, "open") from None
     try:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         check = _integrity(conn, quick=not full_check)
     except sqlite3.Error as exc:
-        raise _classify(exc, path, "read") from None
-    finally:
         conn.close()
+        _remove_created(path, absent)
+        raise _classify(exc, path, "read") from None
+    conn.close()
     if check != ["ok"]:
+        _remove_created(path, absent)
         raise _damaged(path, "integrity check: " + "; ".join(check[:2]))
     return version, {t for t in tables if not t.startswith("sqlite_")}
+
+
+def _sidecars(path: Path) -> tuple[Path, Path]:
+    """The WAL and its shared-memory index beside ``path``."""
+    return path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+
+
+def _remove_created(path: Path, absent: list[Path]) -> None:
+    """Opening a damaged file whose header says WAL mode (as every history's does) creates an empty
+    -wal and a -shm beside it, even read-only: remove the ones this look created, so the folder of a
+    damaged file is left as it was found. A -wal that holds anything is kept."""
+    wal_file, _ = _sidecars(path)
+    try:
+        if wal_file in absent and wal_file.exists() and wal_file.stat().st_size:
+            return
+        for p in absent:
+            p.unlink(missing_ok=True)
+    except OSError:  # a read-only folder: nothing could have been created there
+        log.debug("could not remove what opening %s created", path, exc_info=True)
 
 
 class HistoryStore:
