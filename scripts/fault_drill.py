@@ -113,15 +113,31 @@ class Folder:
 
 # ---- a coach process and what it printed -----------------------------------------------------------
 
+@contextlib.contextmanager
+def _hangup_as_from_a_terminal():
+    """Start children with SIGHUP at its default, as a shell on a terminal does. Under ``nohup`` it is
+    ignored, a child inherits that, and a coach rightly leaves an ignored SIGHUP ignored: the drill's
+    SIGHUPs would then be no-ops."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGHUP, before)
+
+
 class Coach:
     """``voice-coach ARGS`` with typed input; its JSON lines are collected with the time they arrived."""
 
     def __init__(self, folder: Folder, *args: str, env: dict | None = None):
         self.args = args
         # faulthandler: a coach that does not end in time is aborted, and prints where each thread was
-        self.proc = subprocess.Popen([sys.executable, "-m", "voice_coach", *args], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env=folder.env({"PYTHONFAULTHANDLER": "1", **(env or {})}))
+        with _hangup_as_from_a_terminal():
+            self.proc = subprocess.Popen([sys.executable, "-m", "voice_coach", *args], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                         env=folder.env({"PYTHONFAULTHANDLER": "1", **(env or {})}))
         self.lines: queue.Queue = queue.Queue()
         self.events: list[tuple[float, dict]] = []
         self._err: list[str] = []
