@@ -4,7 +4,7 @@ coach's own narration or other speech."""
 from __future__ import annotations
 
 import pytest
-from test_vocabulary import NARRATION, _other_words
+from test_vocabulary import NARRATION, OTHER_WORDS
 
 from voice_coach.schedule import talk
 from voice_coach.schedule.intents import Intent, match_routine, parse_duration, parse_intent, request_phrases
@@ -91,7 +91,7 @@ def test_the_narration_and_serves_own_words_are_never_a_request():
            "Time is up. Take the ice off your skin now.", "Okay. I will remind you to ice in thirty minutes."]
     for sentence in NARRATION + own:
         assert parse_intent(sentence) is None, sentence
-    for word in _other_words():
+    for word in OTHER_WORDS:
         assert parse_intent(word) is None and parse_intent(f"coach {word}") is None, word
 
 

@@ -202,6 +202,47 @@ def test_an_uninstalled_voice_package_falls_back_with_a_notice_and_no_traceback(
     assert shown.returncode == 0 and "# voice in use: pyttsx3" in shown.stdout, shown.stdout
 
 
+CRASHER = """
+import importlib.abc, os, platform, signal, sys
+
+platform.machine = lambda: "aarch64"  # an arm64 machine, where the import is tried in a child first
+
+class _Crash(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "onnxruntime":  # as its native library did under qemu-user
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return None
+
+sys.meta_path.insert(0, _Crash())
+"""
+
+
+def test_an_engine_whose_import_crashes_the_process_falls_back_with_a_notice(tmp_path):
+    """A real segmentation fault in onnxruntime's import, in a real ``voice-coach say``: the coach
+    notices it in a child process and speaks with pyttsx3 instead of dying."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(CRASHER)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
+    out = tmp_path / "hello.wav"
+    p = subprocess.run([sys.executable, "-m", "voice_coach", "say", "Roll slowly up to your shoulders.",
+                        "--wav", str(out)], capture_output=True, text=True, timeout=120, env=env)
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr
+    lines = [line for line in p.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "pyttsx3" in lines[0] and "SIGSEGV" in lines[0], p.stderr
+    with wave.open(str(out)) as w:
+        assert w.getnframes() > w.getframerate()  # pyttsx3 said it
+
+
+def test_an_import_that_fails_or_works_is_no_crash():
+    from voice_coach import native_import
+
+    native_import.forget()
+    assert native_import.crash_on_import("no_such_module_for_voice_coach") is None  # an ImportError
+    assert native_import.crash_on_import("wave") is None
+
+
 def test_an_espeak_voice_in_speech_voice_keeps_choosing_espeak(joe):
     """A settings file from before Piper (speech.voice = an espeak voice) still gets that voice."""
     engine = engines.engine_for(SpeechSettings(voice="en-gb-x-rp"))

