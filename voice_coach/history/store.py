@@ -116,20 +116,17 @@ def _inspect(path: Path, full_check: bool = False) -> tuple[int, set[str]]:
     try:
         conn = _connect_ro(path)
     except sqlite3.Error as exc:
-        _remove_created(path, absent)
-        raise _classify(exc, path, "open") from None
+        raise _left_as_found(_classify(exc, path, "open"), path, absent) from None
     try:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         check = _integrity(conn, quick=not full_check)
     except sqlite3.Error as exc:
         conn.close()
-        _remove_created(path, absent)
-        raise _classify(exc, path, "read") from None
+        raise _left_as_found(_classify(exc, path, "read"), path, absent) from None
     conn.close()
     if check != ["ok"]:
-        _remove_created(path, absent)
-        raise _damaged(path, "integrity check: " + "; ".join(check[:2]))
+        raise _left_as_found(_damaged(path, "integrity check: " + "; ".join(check[:2])), path, absent)
     return version, {t for t in tables if not t.startswith("sqlite_")}
 
 
@@ -138,18 +135,24 @@ def _sidecars(path: Path) -> tuple[Path, Path]:
     return path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
 
 
-def _remove_created(path: Path, absent: list[Path]) -> None:
-    """Opening a damaged file whose header says WAL mode (as every history's does) creates an empty
-    -wal and a -shm beside it, even read-only: remove the ones this look created, so the folder of a
-    damaged file is left as it was found. A -wal that holds anything is kept."""
+def _left_as_found(error: StorageError, path: Path, absent: list[Path]) -> StorageError:
+    """``error``, after undoing what this look created beside a damaged file.
+
+    Opening a damaged file whose header says WAL mode (as every history's does) creates an empty
+    -wal and a -shm beside it, even read-only: the ones that were ``absent`` before are removed, so
+    the folder is left as it was found. Only for damage: a locked file may have a live writer whose
+    -shm must stay, and a -wal that holds anything is kept.
+    """
+    if error.kind != "damaged":
+        return error
     wal_file, _ = _sidecars(path)
     try:
-        if wal_file in absent and wal_file.exists() and wal_file.stat().st_size:
-            return
-        for p in absent:
-            p.unlink(missing_ok=True)
+        if not (wal_file in absent and wal_file.exists() and wal_file.stat().st_size):
+            for p in absent:
+                p.unlink(missing_ok=True)
     except OSError:  # a read-only folder: nothing could have been created there
         log.debug("could not remove what opening %s created", path, exc_info=True)
+    return error
 
 
 class HistoryStore:
