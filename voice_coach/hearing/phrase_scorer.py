@@ -86,11 +86,12 @@ def rank(decoder: TokenScorer, phrases: Sequence[str], options: ScorerOptions = 
     floor = options.floor if options.transcript_floor is None else options.transcript_floor
     if verdict.phrase is not None or says_allowed is None or verdict.free_score is None or verdict.free_score < floor:
         return verdict
-    clause = _CLAUSE_END.split(verdict.text, maxsplit=1)[0].strip()
+    clause = CLAUSE_END.split(verdict.text, maxsplit=1)[0].strip()
     return replace(verdict, phrase=clause, reason="") if clause and says_allowed(clause) else verdict
 
 
-_CLAUSE_END = re.compile(r"[.,!?]")
+CLAUSE_ENDS = (".", "!", "?", ",")  # what ends a clause: in a transcript, and as the decoder's tokens
+CLAUSE_END = re.compile("[" + re.escape("".join(CLAUSE_ENDS)) + "]")
 
 
 def _rank(decoder: TokenScorer, phrases: Sequence[str], options: ScorerOptions) -> Verdict:

@@ -10,13 +10,13 @@ allowed phrases (:mod:`voice_coach.hearing.phrase_scorer`) on the same encoder o
 from __future__ import annotations
 
 import math
-import re
 import time
 from typing import Sequence
 
 import numpy as np
 
-_PUNCT_END = (".", "!", "?", ",")
+from voice_coach.hearing.phrase_scorer import CLAUSE_END, CLAUSE_ENDS
+
 
 
 def _log_softmax(logits) -> np.ndarray:
@@ -27,7 +27,7 @@ def _log_softmax(logits) -> np.ndarray:
 
 def _without_repeats(text: str) -> str:
     """ "Five, Five, Five" -> "Five.": a short window makes Whisper repeat its last clause."""
-    clauses = [c.strip() for c in re.split(r"[.,!?]", text) if c.strip()]
+    clauses = [c.strip() for c in CLAUSE_END.split(text) if c.strip()]
     if len(clauses) > 1 and len(set(c.lower() for c in clauses)) == 1:
         return clauses[0] + "."
     return text
@@ -45,7 +45,7 @@ class WhisperDecoder:
         self.max_new_tokens = max_new_tokens
         self._max_new = max_new_tokens  # for the utterance loaded now
         self.spellings = spellings or {}  # phrase -> another way Whisper writes it ("five" -> "5")
-        self._end_tokens = [tokenizer.encode(p)[0] for p in _PUNCT_END] + [tokenizer.eot]
+        self._end_tokens = [tokenizer.encode(p)[0] for p in CLAUSE_ENDS] + [tokenizer.eot]
         self._forms: dict[str, list[list[int]]] = {}
         self._enc = None
         self._enc_np: np.ndarray | None = None
